@@ -1,0 +1,75 @@
+"""API errors as JSON: `{"error": {"code", "message", "field"}}` with a 4xx, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A client mistake the API reports with a status, a stable code and the offending field."""
+
+    def __init__(
+        self, message: str, *, code: str = "invalid", field: str | None = None, status: int = 400
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+        self.status = status
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message, self.field)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        err["field"] = field
+    return {"error": err}
+
+
+def not_found(what: str, ident: Any, field: str | None = None) -> ApiError:
+    return ApiError(f"{what} {ident} does not exist", code="not_found", field=field, status=404)
+
+
+# Paths that speak JSON; everything else is the dashboard's HTML.
+JSON_PREFIXES = ("/api", "/click", "/meta", "/tiktok", "/google-ads", "/datamanager")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON errors everywhere except the dashboard's HTML pages."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError) -> tuple[Response, int]:
+        return jsonify(err.body()), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Any:
+        if not request.path.startswith(JSON_PREFIXES):
+            return err
+        code = _HTTP_CODES.get(err.code or 500, "http_error")
+        message = err.description or err.name
+        if err.code == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"request body is larger than the limit of {limit} bytes"
+        return jsonify(error_body(code, message)), err.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> tuple[Response, int]:
+        # A safety net: a bug in the simulator must still answer in JSON, and the log keeps it.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error_body("internal_error", f"{type(err).__name__}: {err}")), 500

@@ -1,0 +1,88 @@
+"""Fault injection: the next N requests to a platform fail the way real APIs fail."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from typing import Any
+
+from simulator.clock import Clock, iso
+from simulator.store import Row, Store
+
+KINDS = ("status", "delay", "reset")
+
+
+def add(
+    store: Store,
+    clock: Clock,
+    *,
+    platform: str,
+    kind: str,
+    count: int = 1,
+    status: int | None = None,
+    retry_after: float | None = None,
+    delay: float | None = None,
+) -> Row:
+    """Arm a fault for the next `count` requests to `platform`."""
+    row_id = store.insert(
+        "faults",
+        {
+            "platform": platform,
+            "kind": kind,
+            "status": status,
+            "retry_after": retry_after,
+            "delay": delay,
+            "remaining": count,
+            "created_at": iso(clock.now()),
+        },
+    )
+    return store.get("faults", row_id) or {}
+
+
+def take(store: Store, platform: str) -> Row | None:
+    """Consume one armed fault for `platform`, oldest first; None when none is armed."""
+    with store.transaction():
+        row = store.query_one(
+            "SELECT * FROM faults WHERE platform = ? AND remaining > 0 ORDER BY id LIMIT 1",
+            (platform,),
+        )
+        if row:
+            store.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (row["id"],))
+    return row
+
+
+def clear(store: Store, platform: str | None = None) -> int:
+    if platform:
+        return store.execute("DELETE FROM faults WHERE platform = ?", (platform,))
+    return store.execute("DELETE FROM faults")
+
+
+def describe(fault: Row) -> str:
+    if fault["kind"] == "status":
+        extra = f" Retry-After {fault['retry_after']:g}" if fault["retry_after"] else ""
+        return f"status {fault['status']}{extra}"
+    if fault["kind"] == "delay":
+        return f"delay {fault['delay']:g}s"
+    return "connection reset"
+
+
+def enact_delay(fault: Row) -> None:
+    """A delay fault: wait, then let the request be handled normally."""
+    time.sleep(max(0.0, float(fault["delay"] or 0.0)))
+
+
+def reset_connection(environ: dict[str, Any]) -> bool:
+    """Abort the TCP connection with an RST, as a crashing load balancer would.
+
+    Works where the WSGI server exposes the socket (werkzeug, gunicorn); returns False otherwise.
+    """
+    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket):
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        return False
+    return True

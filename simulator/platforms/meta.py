@@ -1,0 +1,5 @@
+"""Placeholder blueprint; being written."""
+
+from flask import Blueprint
+
+bp = Blueprint("meta", __name__, url_prefix="/meta")

@@ -1,0 +1,143 @@
+-- The simulator's whole state. Times are stored twice: ISO text for people, epoch seconds (ts)
+-- for range queries. JSON columns are listed in store.JSON_COLUMNS and decoded on read.
+
+CREATE TABLE IF NOT EXISTS offers (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    landing_url  TEXT NOT NULL,
+    payout       REAL NOT NULL,
+    currency     TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+
+-- The partner's postback settings: offer_id NULL is the global postback.
+CREATE TABLE IF NOT EXISTS postbacks (
+    id           INTEGER PRIMARY KEY,
+    offer_id     INTEGER REFERENCES offers(id),
+    url          TEXT NOT NULL,
+    method       TEXT NOT NULL DEFAULT 'GET',
+    body_format  TEXT,                       -- NULL for GET, 'form' or 'json' for POST
+    enabled      INTEGER NOT NULL DEFAULT 1,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS links (
+    id           INTEGER PRIMARY KEY,
+    offer_id     INTEGER NOT NULL REFERENCES offers(id),
+    sub1 TEXT NOT NULL DEFAULT '', sub2 TEXT NOT NULL DEFAULT '', sub3 TEXT NOT NULL DEFAULT '',
+    sub4 TEXT NOT NULL DEFAULT '', sub5 TEXT NOT NULL DEFAULT '',
+    created_at   TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS clicks (
+    id              INTEGER PRIMARY KEY,
+    unique_click_id TEXT NOT NULL UNIQUE,
+    offer_id        INTEGER NOT NULL REFERENCES offers(id),
+    link_id         INTEGER REFERENCES links(id),
+    sub1 TEXT NOT NULL DEFAULT '', sub2 TEXT NOT NULL DEFAULT '', sub3 TEXT NOT NULL DEFAULT '',
+    sub4 TEXT NOT NULL DEFAULT '', sub5 TEXT NOT NULL DEFAULT '',
+    ip              TEXT NOT NULL,
+    user_agent      TEXT NOT NULL,
+    country         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    ts              REAL NOT NULL
+);
+
+-- Conversions and post-conversion events (kind = 'conversion' | 'event'); each has its own
+-- conversion_id, payout and postback.
+CREATE TABLE IF NOT EXISTS conversions (
+    id             INTEGER PRIMARY KEY,
+    conversion_id  TEXT NOT NULL UNIQUE,
+    click_id       INTEGER NOT NULL REFERENCES clicks(id),
+    parent_id      INTEGER REFERENCES conversions(id),
+    kind           TEXT NOT NULL DEFAULT 'conversion',
+    event_name     TEXT NOT NULL,
+    payout         REAL NOT NULL,
+    currency       TEXT NOT NULL,
+    status         TEXT NOT NULL DEFAULT 'approved',
+    ip             TEXT NOT NULL,
+    user_agent     TEXT NOT NULL,
+    is_test        INTEGER NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL,
+    ts             REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversions_click ON conversions(click_id);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    id               INTEGER PRIMARY KEY,
+    conversion_id    INTEGER NOT NULL REFERENCES conversions(id),
+    postback_id      INTEGER REFERENCES postbacks(id),
+    method           TEXT NOT NULL DEFAULT 'GET',
+    url              TEXT NOT NULL,
+    body             TEXT,
+    content_type     TEXT,
+    status           TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | failed
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  REAL NOT NULL,
+    last_status_code INTEGER,
+    last_error       TEXT,
+    redelivery_of    INTEGER REFERENCES deliveries(id),
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_conversion ON deliveries(conversion_id);
+
+CREATE TABLE IF NOT EXISTS attempts (
+    id             INTEGER PRIMARY KEY,
+    delivery_id    INTEGER NOT NULL REFERENCES deliveries(id),
+    number         INTEGER NOT NULL,
+    started_at     TEXT NOT NULL,
+    method         TEXT NOT NULL,
+    url            TEXT NOT NULL,
+    status_code    INTEGER,
+    response_body  TEXT,
+    latency_ms     REAL,
+    error          TEXT,
+    outcome        TEXT NOT NULL            -- success | retry | final
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+
+-- Click IDs issued by the mock ad platforms (the platform "knows" them for attribution).
+CREATE TABLE IF NOT EXISTS ad_clicks (
+    id          INTEGER PRIMARY KEY,
+    platform    TEXT NOT NULL,              -- meta | tiktok | google
+    kind        TEXT NOT NULL,              -- fbclid | ttclid | gclid
+    click_id    TEXT NOT NULL UNIQUE,
+    variant     TEXT NOT NULL DEFAULT 'normal',
+    created_at  TEXT NOT NULL,
+    ts          REAL NOT NULL
+);
+
+-- Every request the mock platforms received, with what they answered and concluded.
+CREATE TABLE IF NOT EXISTS journal (
+    id           INTEGER PRIMARY KEY,
+    platform     TEXT NOT NULL,             -- meta | tiktok | google_ads | datamanager
+    api          TEXT NOT NULL,             -- capi | events2 | events1 | upload | ingest
+    method       TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    query        TEXT NOT NULL DEFAULT '{}',
+    headers      TEXT NOT NULL DEFAULT '{}',
+    body         TEXT NOT NULL DEFAULT '',
+    status       INTEGER NOT NULL,
+    response     TEXT NOT NULL DEFAULT '{}',
+    accepted     INTEGER NOT NULL DEFAULT 0,
+    fault        TEXT,
+    findings     TEXT NOT NULL DEFAULT '[]',
+    events       TEXT NOT NULL DEFAULT '[]',
+    received_at  TEXT NOT NULL,
+    ts           REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_platform_ts ON journal(platform, ts);
+
+CREATE TABLE IF NOT EXISTS faults (
+    id           INTEGER PRIMARY KEY,
+    platform     TEXT NOT NULL,
+    kind         TEXT NOT NULL,             -- status | delay | reset
+    status       INTEGER,
+    retry_after  REAL,
+    delay        REAL,
+    remaining    INTEGER NOT NULL,
+    created_at   TEXT NOT NULL
+);

@@ -1,0 +1,75 @@
+"""Running the app: a background server for tests and the runner, gunicorn for `serve`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+
+class BackgroundServer:
+    """Serves a WSGI app on 127.0.0.1 in a daemon thread; port 0 picks a free port."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server.daemon_threads = True
+        self.host = host
+        self.port = self._server.server_port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"http-{self.port}", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_production(
+    app_factory: Callable[[], Flask], host: str, port: int, threads: int = 16
+) -> None:
+    """Run under gunicorn (gthread); the app is built inside the worker so the delivery
+    threads and the SQLite connection live in the process that serves requests."""
+    from gunicorn.app.base import BaseApplication
+
+    from simulator.app import shutdown
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": threads,
+                "timeout": 120,
+                "graceful_timeout": 5,
+                "accesslog": None,
+                "loglevel": "warning",
+                "worker_exit": lambda _arbiter, worker: shutdown(worker.wsgi)
+                if isinstance(getattr(worker, "wsgi", None), Flask)
+                else None,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app_factory()
+
+    _App().run()

@@ -1,0 +1,142 @@
+"""The one module that owns SQLite: connection, schema, and table-level reads and writes.
+
+Domain modules speak in rows (dicts) through `Store`; none of them opens a connection. A single
+connection guarded by a lock serves every thread: SQLite serialises writers anyway, and it keeps
+`:memory:` databases shared between the web threads and the delivery workers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+# Columns holding JSON text; encoded on write, decoded on read.
+JSON_COLUMNS = frozenset({"query", "headers", "response", "findings", "events"})
+
+Row = dict[str, Any]
+
+
+def _decode(row: sqlite3.Row) -> Row:
+    out = dict(row)
+    for key in JSON_COLUMNS.intersection(out):
+        if isinstance(out[key], str):
+            out[key] = json.loads(out[key])
+    return out
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class Store:
+    """SQLite storage for the simulator; create one per app (never module-global)."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        schema = resources.files("simulator").joinpath("schema.sql").read_text(encoding="utf-8")
+        with self._lock:
+            self._conn.executescript(schema)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Group writes atomically; nested use joins the outer transaction."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield self
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Run a write; returns the affected row count."""
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
+        with self._lock:
+            return [_decode(r) for r in self._conn.execute(sql, params).fetchall()]
+
+    def query_one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def insert(self, table: str, values: Mapping[str, Any]) -> int:
+        """Insert one row; returns its id."""
+        cols = list(values)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(cols)}) "
+            f"VALUES ({', '.join('?' for _ in cols)})"
+        )
+        with self._lock:
+            cur = self._conn.execute(sql, [_encode(values[c]) for c in cols])
+            return int(cur.lastrowid)
+
+    def get(self, table: str, row_id: int) -> Row | None:
+        return self.query_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+
+    def find(self, table: str, **where: Any) -> Row | None:
+        rows = self.select(table, where, limit=1)
+        return rows[0] if rows else None
+
+    def select(
+        self,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str = "id",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Rows whose columns equal `where` (None matches NULL)."""
+        clauses, params = [], []
+        for col, val in (where or {}).items():
+            if val is None:
+                clauses.append(f"{col} IS NULL")
+            else:
+                clauses.append(f"{col} = ?")
+                params.append(_encode(val))
+        sql = f"SELECT * FROM {table}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {order_by}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return self.query(sql, params)
+
+    def update(self, table: str, row_id: int, values: Mapping[str, Any]) -> None:
+        cols = list(values)
+        sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?"
+        self.execute(sql, [*(_encode(values[c]) for c in cols), row_id])
+
+    def count(self, table: str, **where: Any) -> int:
+        clauses = " AND ".join(f"{c} = ?" for c in where)
+        sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {clauses}" if clauses else "")
+        row = self.query_one(sql, [_encode(v) for v in where.values()])
+        return int(row["n"]) if row else 0
