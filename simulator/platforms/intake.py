@@ -1,0 +1,119 @@
+"""What every mock platform does around its own validation: read the request, play any armed
+fault, journal the request with the answer, and send that answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request, Response, jsonify
+
+from simulator.platforms import faults, journal
+from simulator.services import Services
+
+# Builds the platform's own error body for an injected status: (status, retry_after) -> body.
+FaultBody = Callable[[int, float | None], Any]
+
+
+@dataclass(frozen=True)
+class Intake:
+    """One request to a mock, captured before parsing so the journal keeps it verbatim."""
+
+    platform: str
+    api: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: str
+    form: dict[str, str]
+    environ: dict[str, Any]
+
+
+def read(request: Request, platform: str, api: str) -> Intake:
+    body = request.get_data(cache=True, as_text=True)
+    form: dict[str, str] = {}
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = request.form.to_dict()
+        if request.mimetype == "multipart/form-data":
+            # multipart bodies are journaled as their fields; the raw bytes carry boundaries only
+            body = body or "&".join(f"{k}={v}" for k, v in form.items())
+    return Intake(
+        platform=platform,
+        api=api,
+        method=request.method,
+        path=request.path,
+        query=request.args.to_dict(),
+        headers=dict(request.headers.items()),
+        body=body,
+        form=form,
+        environ=request.environ,
+    )
+
+
+def respond(
+    svc: Services,
+    intake: Intake,
+    status: int,
+    body: Any,
+    *,
+    events: list[dict[str, Any]] | None = None,
+    findings: list[dict[str, Any]] | None = None,
+    accepted: bool = False,
+    fault: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Journal the request with this answer, then return the answer."""
+    journal.record(
+        svc.store,
+        svc.clock,
+        platform=intake.platform,
+        api=intake.api,
+        method=intake.method,
+        path=intake.path,
+        query=intake.query,
+        headers=intake.headers,
+        body=intake.body,
+        status=status,
+        response=body,
+        events=events,
+        findings=findings,
+        accepted=accepted,
+        fault=fault,
+    )
+    resp = jsonify(body)
+    resp.status_code = status
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def play_fault(svc: Services, intake: Intake, fault_body: FaultBody) -> Response | None:
+    """Play the next armed fault for this platform, if any.
+
+    Returns the response to send instead of the real handling, or None to carry on (no fault,
+    or a delay fault whose wait is over).
+    """
+    fault = faults.take(svc.store, intake.platform)
+    if fault is None:
+        return None
+    label = faults.describe(fault)
+    if fault["kind"] == "delay":
+        faults.enact_delay(fault)
+        return None
+    if fault["kind"] == "reset":
+        faults.reset_connection(intake.environ)
+        journal.record(
+            svc.store, svc.clock, platform=intake.platform, api=intake.api,
+            method=intake.method, path=intake.path, query=intake.query,
+            headers=intake.headers, body=intake.body, status=0,
+            response={"text": "connection reset"}, fault=label,
+        )
+        return Response(b"", status=500)
+    status = int(fault["status"] or 500)
+    retry_after = fault["retry_after"]
+    headers = {"Retry-After": f"{retry_after:g}"} if retry_after else None
+    return respond(
+        svc, intake, status, fault_body(status, retry_after), fault=label, headers=headers
+    )
