@@ -1,0 +1,163 @@
+"""The `postback-sim` command: serve the simulator, run scenarios, list them, run the demo.
+
+Exit codes: 0 every run scenario passed, 1 a conformance failure, 2 a usage or harness error
+(one clear line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import click
+
+from conformance.reporters import ConsoleReporter, write_html, write_json, write_junit
+from conformance.results import RunEvent, RunFinished, RunSummary
+
+HARNESS_ERROR = 2
+
+
+class HarnessError(click.ClickException):
+    """A problem that stops the run before any verdict: printed as one line, exit 2."""
+
+    exit_code = HARNESS_ERROR
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"postback-sim: error: {self.format_message()}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="postback-sim")
+def main() -> None:
+    """postback-sim: a partner-network postback simulator and a conformance suite for the
+    receivers that forward conversions to Meta, TikTok and Google."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--db", default="postback-sim.db", show_default=True,
+              help="SQLite file for the simulator's state; ':memory:' for a throwaway run.")
+def serve(host: str, port: int, db: str) -> None:
+    """Serve the partner network, the mock platforms and the dashboard (gunicorn)."""
+    from simulator import SimConfig, create_app
+    from simulator.server import serve_production
+
+    if db != ":memory:":
+        parent = Path(db).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise HarnessError(f"--db {db}: folder {parent} does not exist")
+    click.echo(f"postback-sim serving on http://{host}:{port}/ (state in {db}); Ctrl-C stops")
+    click.echo(f"  dashboard  http://{host}:{port}/")
+    click.echo(f"  API        http://{host}:{port}/api/openapi.json")
+    click.echo(f"  mocks      http://{host}:{port}/meta  /tiktok  /google-ads  /datamanager")
+    serve_production(lambda: create_app(SimConfig(db_path=db)), host, port)
+    click.echo("postback-sim stopped")
+
+
+def _report_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--json, --junit and --html, shared by `run` and `demo`."""
+    func = click.option("--html", "html_path", type=click.Path(dir_okay=False),
+                        help="Also write a self-contained HTML report here.")(func)
+    func = click.option("--junit", "junit_path", type=click.Path(dir_okay=False),
+                        help="Also write a JUnit XML report (a testcase per scenario).")(func)
+    func = click.option("--json", "json_path", type=click.Path(dir_okay=False),
+                        help="Also write the JSON report here.")(func)
+    return func
+
+
+def _consume(events: Iterable[RunEvent], json_path: str | None, junit_path: str | None,
+             html_path: str | None) -> int:
+    """Print progress as events arrive, write the requested reports, return the exit code."""
+    console = ConsoleReporter()
+    summary: RunSummary | None = None
+    for event in events:
+        console.handle(event)
+        if isinstance(event, RunFinished):
+            summary = event.summary
+    if summary is None:
+        raise HarnessError("the run ended before it finished (no summary)")
+    for path, writer in ((json_path, write_json), (junit_path, write_junit),
+                         (html_path, write_html)):
+        if path:
+            writer(summary, path)
+            click.echo(f"wrote {path}")
+    return summary.exit_code
+
+
+def _guard(events: Iterator[RunEvent]) -> Iterator[RunEvent]:
+    """Turn the harness's own errors (bad files, unreachable receiver) into one clear line."""
+    from conformance.errors import ConformanceError
+
+    try:
+        yield from events
+    except ConformanceError as exc:
+        raise HarnessError(str(exc)) from None
+    except OSError as exc:
+        raise HarnessError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+
+
+@main.command()
+@click.option("--profile", "profile_path", required=True, type=click.Path(dir_okay=False),
+              help="The receiver profile (YAML) describing the receiver under test.")
+@click.option("--scenario", "scenario_ids", multiple=True, metavar="ID",
+              help="Run only this scenario (repeatable).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Run only scenarios with this tag (repeatable).")
+@click.option("--sim-url", default=None, metavar="URL",
+              help="Use a running simulator instead of starting one in-process.")
+@click.option("--port", default=8000, show_default=True, type=int,
+              help="Port for the in-process simulator (the receiver's mock base URLs use it).")
+@_report_options
+def run(profile_path: str, scenario_ids: tuple[str, ...], tags: tuple[str, ...],
+        sim_url: str | None, port: int, json_path: str | None, junit_path: str | None,
+        html_path: str | None) -> None:
+    """Run scenarios against the receiver the profile describes."""
+    from conformance.runner import run_scenarios
+
+    events = run_scenarios(profile_path, scenario_ids=list(scenario_ids), tags=list(tags),
+                           sim_url=sim_url, port=port)
+    sys.exit(_consume(_guard(events), json_path, junit_path, html_path))
+
+
+@main.command()
+@_report_options
+def demo(json_path: str | None, junit_path: str | None, html_path: str | None) -> None:
+    """Start a simulator and the bundled reference receiver, and run the whole catalogue."""
+    from conformance.demo import demo_events
+
+    sys.exit(_consume(_guard(demo_events()), json_path, junit_path, html_path))
+
+
+@main.command()
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only scenarios with this tag.")
+def scenarios(tags: tuple[str, ...]) -> None:
+    """List the scenario catalogue."""
+    from conformance.scenario import load_catalogue
+
+    try:
+        catalogue = load_catalogue()
+    except Exception as exc:  # a broken scenario file is a harness error, said in one line
+        raise HarnessError(str(exc)) from None
+    for scenario in catalogue:
+        if tags and not set(tags) & set(scenario.tags):
+            continue
+        click.echo(f"{scenario.id:<34} [{', '.join(scenario.platforms)}] {scenario.title}")
+
+
+@main.command()
+@click.option("--platform", default=None, help="Only rules for this platform.")
+def rules(platform: str | None) -> None:
+    """List the rules with their IDs, severity and the doc each enforces."""
+    from conformance.rules import all_rules
+
+    for rule in all_rules():
+        if platform and rule.platform != platform:
+            continue
+        click.echo(f"{rule.id:<12} {rule.severity:<6} {rule.platform:<12} {rule.summary}")
+        click.echo(f"{'':<32}{rule.doc_url}")
+
+
+if __name__ == "__main__":
+    main()
