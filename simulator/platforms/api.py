@@ -1,5 +1,211 @@
-"""Placeholder blueprint; being written."""
+"""The mock platforms' JSON API: issue ad clicks, read the journal (with a wait), arm faults."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from simulator.clock import parse_iso
+from simulator.errors import ApiError, not_found
+from simulator.platforms import clickids, faults, journal
+from simulator.services import services
 
 bp = Blueprint("platform_api", __name__, url_prefix="/api")
+
+MAX_WAIT_S = 30.0
+MAX_LIMIT = 10000
+MAX_DELAY_S = 120.0
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("the request body must be a JSON object", code="invalid_body")
+    return data
+
+
+def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ApiError(f"{field} must be one of {', '.join(allowed)}; got {value!r}",
+                       code="invalid_choice", field=field)
+    return value
+
+
+def _number(value: Any, field: str, *, low: float, high: float | None = None) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ApiError(f"{field} must be a number; got {value!r}", field=field) from None
+    if isinstance(value, bool) or number != number or number < low or (
+        high is not None and number > high
+    ):
+        bounds = f">= {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise ApiError(f"{field} must be {bounds}; got {value!r}", field=field)
+    return number
+
+
+def _integer(value: Any, field: str, *, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.strip().lstrip("-").isdigit())
+    ):
+        raise ApiError(f"{field} must be an integer; got {value!r}", field=field)
+    return int(_number(value, field, low=low, high=high))
+
+
+def _instant(value: str, field: str) -> float:
+    """Epoch seconds from an ISO 8601 string or a number."""
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(number):
+            return number
+    try:
+        return parse_iso(value).timestamp()
+    except ValueError:
+        raise ApiError(f"{field} must be ISO 8601 or epoch seconds; got {value!r}",
+                       field=field) from None
+
+
+# --- ad clicks -------------------------------------------------------------------------------
+
+def _click_time(data: dict[str, Any]) -> datetime | None:
+    given = [k for k in ("at", "ago_seconds", "days_ago") if data.get(k) is not None]
+    if len(given) > 1:
+        raise ApiError(f"give at most one of at, ago_seconds, days_ago; got {', '.join(given)}",
+                       code="conflict", field=given[1])
+    now = services().clock.now()
+    if "at" in given:
+        if not isinstance(data["at"], str):
+            raise ApiError("at must be an ISO 8601 string", field="at")
+        try:
+            return parse_iso(data["at"])
+        except ValueError:
+            raise ApiError(f"at must be ISO 8601; got {data['at']!r}", field="at") from None
+    if "ago_seconds" in given:
+        return now - timedelta(seconds=_number(data["ago_seconds"], "ago_seconds", low=0))
+    if "days_ago" in given:
+        return now - timedelta(days=_number(data["days_ago"], "days_ago", low=0))
+    return None
+
+
+@bp.post("/ad-clicks")
+def issue_ad_click() -> ResponseReturnValue:
+    data = _body()
+    platform = _choice(data.get("platform"), "platform", tuple(clickids.KIND_BY_PLATFORM))
+    variant = _choice(data.get("variant", "normal"), "variant", clickids.VARIANTS)
+    at = _click_time(data)
+    svc = services()
+    row = clickids.issue(svc.store, svc.clock, svc.faker.random, platform, at=at, variant=variant)
+    return row, 201
+
+
+@bp.get("/ad-clicks")
+def list_ad_clicks() -> ResponseReturnValue:
+    where = {}
+    if "platform" in request.args:
+        where["platform"] = _choice(request.args["platform"], "platform",
+                                    tuple(clickids.KIND_BY_PLATFORM))
+    limit = _integer(request.args.get("limit", "1000"), "limit", low=1, high=MAX_LIMIT)
+    rows = services().store.select("ad_clicks", where, limit=limit)
+    return {"items": rows, "count": len(rows)}
+
+
+@bp.get("/ad-clicks/<int:ad_click_id>")
+def get_ad_click(ad_click_id: int) -> ResponseReturnValue:
+    row = services().store.get("ad_clicks", ad_click_id)
+    if row is None:
+        raise not_found("ad click", ad_click_id, field="id")
+    return row
+
+
+# --- journal ---------------------------------------------------------------------------------
+
+def _journal_filters() -> dict[str, Any]:
+    args = request.args
+    filters: dict[str, Any] = {}
+    if "platform" in args:
+        filters["platform"] = _choice(args["platform"], "platform", journal.PLATFORMS)
+    for name in ("since", "until"):
+        if args.get(name):
+            filters[name] = _instant(args[name], name)
+    for name in ("click_id", "conversion_id"):
+        if args.get(name):
+            filters[name] = args[name]
+    if args.get("after_id"):
+        filters["after_id"] = _integer(args["after_id"], "after_id", low=0)
+    filters["limit"] = _integer(args.get("limit", "1000"), "limit", low=1, high=MAX_LIMIT)
+    return filters
+
+
+@bp.get("/journal")
+def list_journal() -> ResponseReturnValue:
+    """Entries matching the filters; with `count`, waits until that many match or `timeout`."""
+    filters = _journal_filters()
+    store = services().store
+    if "count" not in request.args:
+        rows = journal.search(store, **filters)
+        return {"items": rows, "count": len(rows)}
+    count = _integer(request.args["count"], "count", low=1, high=MAX_LIMIT)
+    timeout = _number(request.args.get("timeout", "10"), "timeout", low=0, high=MAX_WAIT_S)
+    rows = journal.wait_for(store, count=count, timeout=timeout, **filters)
+    return {"items": rows, "count": len(rows), "timed_out": len(rows) < count}
+
+
+@bp.get("/journal/<int:entry_id>")
+def get_journal_entry(entry_id: int) -> ResponseReturnValue:
+    row = services().store.get("journal", entry_id)
+    if row is None:
+        raise not_found("journal entry", entry_id, field="id")
+    return journal.entry(row)
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+def _fault_settings(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    settings: dict[str, Any] = {"status": None, "retry_after": None, "delay": None}
+    if kind == "status":
+        settings["status"] = _integer(data.get("status", 500), "status", low=400, high=599)
+        if data.get("retry_after") is not None:
+            settings["retry_after"] = _number(data["retry_after"], "retry_after", low=0,
+                                              high=86400)
+    elif kind == "delay":
+        if data.get("delay") is None:
+            raise ApiError("delay (seconds) is required for a delay fault", code="required",
+                           field="delay")
+        settings["delay"] = _number(data["delay"], "delay", low=0, high=MAX_DELAY_S)
+    return settings
+
+
+@bp.post("/faults")
+def arm_fault() -> ResponseReturnValue:
+    data = _body()
+    platform = _choice(data.get("platform"), "platform", journal.PLATFORMS)
+    kind = _choice(data.get("kind"), "kind", faults.KINDS)
+    count = _integer(data.get("count", 1), "count", low=1, high=MAX_LIMIT)
+    svc = services()
+    row = faults.add(svc.store, svc.clock, platform=platform, kind=kind, count=count,
+                     **_fault_settings(data, kind))
+    return row, 201
+
+
+@bp.get("/faults")
+def list_faults() -> ResponseReturnValue:
+    where = {}
+    if "platform" in request.args:
+        where["platform"] = _choice(request.args["platform"], "platform", journal.PLATFORMS)
+    rows = services().store.select("faults", where)
+    return {"items": rows, "count": len(rows)}
+
+
+@bp.delete("/faults")
+def clear_faults() -> ResponseReturnValue:
+    platform = request.args.get("platform")
+    if platform is not None:
+        _choice(platform, "platform", journal.PLATFORMS)
+    return {"deleted": faults.clear(services().store, platform)}

@@ -4,7 +4,7 @@ fault, journal the request with the answer, and send that answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request, Response, jsonify
@@ -29,6 +29,8 @@ class Intake:
     body: str
     form: dict[str, str]
     environ: dict[str, Any]
+    # What happened to the request before handling (e.g. {"fault": "delay 2s"}), for the journal.
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def read(request: Request, platform: str, api: str) -> Intake:
@@ -65,6 +67,8 @@ def respond(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Journal the request with this answer, then return the answer."""
+    if fault is None:
+        fault = intake.notes.get("fault")
     journal.record(
         svc.store,
         svc.clock,
@@ -101,6 +105,7 @@ def play_fault(svc: Services, intake: Intake, fault_body: FaultBody) -> Response
     label = faults.describe(fault)
     if fault["kind"] == "delay":
         faults.enact_delay(fault)
+        intake.notes["fault"] = label
         return None
     if fault["kind"] == "reset":
         faults.reset_connection(intake.environ)

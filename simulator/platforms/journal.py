@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote_plus
 
 from simulator.clock import Clock, iso
 from simulator.store import Row, Store
@@ -106,8 +107,9 @@ def search(
         params.append(until)
     for needle in (click_id, conversion_id):
         if needle:
-            clauses.append("instr(body, ?) > 0")
-            params.append(needle)
+            # Form bodies hold the ID percent-encoded when it has reserved characters.
+            clauses.append("(instr(body, ?) > 0 OR instr(body, ?) > 0)")
+            params += [needle, quote_plus(needle)]
     if after_id is not None:
         clauses.append("id > ?")
         params.append(after_id)

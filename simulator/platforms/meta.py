@@ -1,5 +1,90 @@
-"""Placeholder blueprint; being written."""
+"""Mock Meta Conversions API: `POST /meta/{version}/{pixel_id}/events`, answering as Graph API.
 
-from flask import Blueprint
+Behaviour and sources: platform-rules.md section 2; parsing and error bodies in `meta_parse`,
+the journal's view of each event in `meta_events`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from simulator.platforms import intake
+from simulator.platforms.meta_events import mark_duplicates, normalize
+from simulator.platforms.meta_parse import (
+    MetaError,
+    access_token,
+    decode_item,
+    fault_error,
+    fbtrace_id,
+    params,
+    raw_items,
+    validate,
+)
+from simulator.services import Services, services
 
 bp = Blueprint("meta", __name__, url_prefix="/meta")
+
+# Any Graph API version is accepted (design.md: mock base URLs); the SDK sends e.g. v26.0.
+VERSION_RE = re.compile(r"v\d+(\.\d+)?")
+# Meta's default attribution is 7-day click; 28 days was its longest click window. The mock uses
+# the longer one so a late but genuine conversion still matches [open: chosen, configurable via
+# SimConfig.meta_click_window_days].
+
+
+def _fault_body(status: int, _retry_after: float | None) -> dict[str, Any]:
+    return fault_error(status).body(fbtrace_id())
+
+
+def _check_path(version: str, pixel_id: str) -> None:
+    if not VERSION_RE.fullmatch(version):
+        # Graph reads an unknown first segment as a path it cannot route [3p].
+        raise MetaError(400, 2500, f"Unknown path components: /{version}/{pixel_id}/events")
+    if not pixel_id.isdigit():
+        # The Graph API answer for an object id that does not exist [official: error handling].
+        raise MetaError(
+            400, 100,
+            f"Unsupported post request. Object with ID '{pixel_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation. Please read "
+            "the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+            subcode=33,
+        )
+
+
+def _window_days(svc: Services) -> float | None:
+    return svc.config.meta_click_window_days
+
+
+@bp.post("/<version>/<pixel_id>/events")
+def events(version: str, pixel_id: str) -> Response:
+    svc = services()
+    captured = intake.read(request, "meta", "capi")
+    faulted = intake.play_fault(svc, captured, _fault_body)
+    if faulted is not None:
+        return faulted
+    trace = fbtrace_id()
+    try:
+        values = params(captured.query, request.mimetype, captured.body, captured.form)
+        access_token(values, request.headers.get("Authorization"))
+        _check_path(version, pixel_id)
+        items = [decode_item(item) for item in raw_items(values)]
+    except MetaError as err:
+        return intake.respond(svc, captured, err.status, err.body(trace))
+
+    now = svc.clock.time()
+    window = _window_days(svc)
+    parsed = [normalize(svc.store, item, i, now=now, window_days=window)
+              for i, item in enumerate(items)]
+    mark_duplicates(svc.store, parsed, now)
+    findings = [f for event in parsed for f in event["findings"]]
+    try:
+        validate(items, now, svc.config.meta_max_event_age_days)
+    except MetaError as err:
+        return intake.respond(svc, captured, err.status, err.body(trace),
+                              events=parsed, findings=findings)
+    # Success body [official: SDK EventResponse].
+    body = {"events_received": len(items), "messages": [], "fbtrace_id": trace}
+    return intake.respond(svc, captured, 200, body, events=parsed, findings=findings,
+                          accepted=True)
