@@ -1,0 +1,127 @@
+"""ConversionUploadService.UploadClickConversions as Google Ads answers it over REST.
+
+Request-level problems (auth, body shape, partialFailure, too many rows) fail the whole call with
+the Google error model; row problems come back in a 200 as `partialFailureError` with `{}` in
+`results` for each failed row [official: UploadClickConversionsResponse; platform-rules.md 4].
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from simulator.config import SimConfig
+from simulator.platforms import google_ads_rows, google_errors, google_protojson
+from simulator.platforms.google_answer import Outcome
+from simulator.platforms.google_errors import ads_error
+from simulator.store import Store
+
+# "Upload fewer than 2001 events in a single request" [official: TOO_MANY_CONVERSIONS_IN_REQUEST].
+MAX_CONVERSIONS = 2000
+SCHEMA = "google_ads_upload.json"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name), "").strip()
+
+
+def check_auth(headers: Mapping[str, str], version: str, req_id: str) -> Outcome | None:
+    """OAuth bearer token first (401), then the developer token (400) [official: rest/auth]."""
+    auth = _header(headers, "authorization")
+    if not auth:
+        return _request_failure(401, version, req_id, "authenticationError",
+                                "AUTHENTICATION_ERROR", "Authentication of the request failed.")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _request_failure(401, version, req_id, "authenticationError",
+                                "OAUTH_TOKEN_HEADER_INVALID",
+                                "Oauth token HTTP header is malformed.")
+    if not _header(headers, "developer-token"):
+        return _request_failure(400, version, req_id, "requestError",
+                                "DEVELOPER_TOKEN_PARAMETER_MISSING",
+                                "The developer-token parameter is required for all requests.")
+    return None
+
+
+def _request_failure(
+    status: int, version: str, req_id: str, kind: str, name: str, message: str,
+    path: google_errors.FieldPath | None = None,
+) -> Outcome:
+    error = ads_error(kind, name, message, path)
+    body = google_errors.ads_request_error(status, version, [error], req_id)
+    where = google_errors.dotted(path) if path else None
+    return Outcome(status, body, findings=[{"code": name, "field": where, "message": message}])
+
+
+def check_request(body: dict[str, Any], version: str, req_id: str) -> Outcome | None:
+    """Whole-request rules, after the body parsed."""
+    conversions = body.get("conversions") or []
+    if not conversions:
+        return _request_failure(400, version, req_id, "fieldError", "REQUIRED",
+                                "The required field was not present.", [("conversions", None)])
+    if body.get("partialFailure") is not True:
+        # "partial_failure: Required ... This should always be set to true" [official:
+        # UploadClickConversionsRequest]; PartialFailureErrorEnum.PARTIAL_FAILURE_MODE_REQUIRED.
+        return _request_failure(400, version, req_id, "partialFailureError",
+                                "PARTIAL_FAILURE_MODE_REQUIRED",
+                                "The partial failure field was false in the request. This "
+                                "method requires this field be set to true.",
+                                [("partial_failure", None)])
+    if len(conversions) > MAX_CONVERSIONS:
+        return _request_failure(400, version, req_id, "conversionUploadError",
+                                "TOO_MANY_CONVERSIONS_IN_REQUEST",
+                                "Upload fewer than 2001 events in a single request.",
+                                [("conversions", None)])
+    return None
+
+
+def handle(
+    store: Store,
+    config: SimConfig,
+    now: float,
+    *,
+    version: str,
+    customer_id: str,
+    headers: Mapping[str, str],
+    body_text: str,
+) -> Outcome:
+    """Authenticate, parse, validate and answer one upload; nothing here touches Flask."""
+    req_id = google_errors.request_id()
+    denied = check_auth(headers, version, req_id)
+    if denied:
+        return denied
+    parsed, problem = google_protojson.parse_json(body_text)
+    if problem or not isinstance(parsed, dict):
+        message = problem or "Expected a JSON object."
+        return Outcome(400, google_errors.json_payload_error("", message),
+                       findings=[{"code": "INVALID_JSON", "field": None, "message": message}])
+    body = google_protojson.camelize(parsed)
+    violations = google_protojson.violations(SCHEMA, body)
+    if violations:
+        first = violations[0]
+        return Outcome(400, google_errors.json_payload_error(first.field, first.description),
+                       findings=[{"code": "INVALID_JSON", "field": first.field,
+                                  "message": v.description} for v in violations])
+    refused = check_request(body, version, req_id)
+    if refused and len(body.get("conversions") or []) > MAX_CONVERSIONS:
+        return refused
+    raw_rows = parsed.get("conversions") or []
+    rows = google_ads_rows.check_rows(
+        raw_rows, body.get("conversions") or [], store, config, now=now, customer_id=customer_id
+    )
+    events = [google_ads_rows.normalized(r) for r in rows]
+    if refused:
+        # Journaled with their events (and what their rows would have met) for the rules.
+        refused.events = events
+        return refused
+    validate_only = body.get("validateOnly") is True
+    errors = [r.error for r in rows if r.error]
+    answer: dict[str, Any] = {}
+    if errors:
+        answer["partialFailureError"] = google_errors.ads_partial_failure(version, errors, req_id)
+    if not validate_only:
+        # "Results are not returned when validate_only is true" [official].
+        answer["results"] = [google_ads_rows.result(r) for r in rows]
+        answer["jobId"] = str(random.SystemRandom().randrange(1, 2**31))
+    return Outcome(200, answer, events=events, accepted=not validate_only)
