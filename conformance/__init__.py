@@ -1,0 +1,1 @@
+"""postback-sim conformance suite: scenarios, rules and reports judging a postback receiver."""

@@ -1,0 +1,126 @@
+"""What a rule sees of one scenario run: the rows it created and the requests the mocks received.
+
+Rules are pure functions over a `ScenarioContext`; the runner fills it from the simulator's API,
+tests build it by hand. See ARCHITECTURE.md "Conformance" for the row shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Row = dict[str, Any]
+
+# Tolerances the rules read through `ScenarioContext.setting`; a scenario may override any.
+DEFAULT_SETTINGS: Mapping[str, float] = {
+    "event_time_tolerance_s": 120.0,  # event time vs the conversion's timestamp
+    "meta_max_event_age_days": 7.0,  # platform-rules.md section 2
+    "future_tolerance_s": 600.0,  # [open] more than 10 min ahead is a finding
+    "fbc_creation_tolerance_s": 120.0,  # fbc creation time vs ad click / request time
+    "value_tolerance": 0.005,  # half a cent
+}
+
+
+def fbclid_of(value: str) -> str:
+    """The fbclid inside an fbc value (`fb.1.<ms>.<fbclid>[.<appendix>]`), else the value."""
+    parts = value.split(".")
+    if len(parts) >= 4 and parts[0] == "fb":
+        return parts[3]
+    return value
+
+
+_fbclid_of = fbclid_of  # the name conformance.expectations imports
+
+
+def event_seconds(event: Mapping[str, Any]) -> float | None:
+    """The event's epoch seconds, reading a millisecond value as what the sender meant."""
+    value = event.get("event_time")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return value / 1000.0 if value > 1e11 else float(value)
+
+
+@dataclass
+class ScenarioContext:
+    """One scenario's rows and journal, plus the tolerances rules judge with."""
+
+    scenario_id: str
+    profile: Any = None
+    ad_clicks: list[Row] = field(default_factory=list)
+    clicks: list[Row] = field(default_factory=list)
+    conversions: list[Row] = field(default_factory=list)
+    deliveries: list[Row] = field(default_factory=list)
+    journal: list[Row] = field(default_factory=list)
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def setting(self, name: str) -> Any:
+        """A tolerance: the scenario's value, else the default."""
+        return self.settings.get(name, DEFAULT_SETTINGS[name])
+
+    @property
+    def click_id_sub(self) -> str:
+        """The Sub ID slot carrying the ad platform's click ID (profile `click_id_sub`)."""
+        profile = self.profile
+        value = (
+            profile.get("click_id_sub")
+            if isinstance(profile, Mapping)
+            else getattr(profile, "click_id_sub", None)
+        )
+        return value or "sub1"
+
+    def events(self, platform: str | None = None) -> Iterator[tuple[Row, Row]]:
+        """Every (journal entry, NormalizedEvent) pair, oldest request first."""
+        entries = sorted(self.journal, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0))
+        for entry in entries:
+            if platform is not None and entry.get("platform") != platform:
+                continue
+            for event in entry.get("events") or []:
+                yield entry, event
+
+    def ad_click_by_value(self, value: str | None) -> Row | None:
+        """The ad click that issued exactly this click ID (byte for byte), if any."""
+        if not value:
+            return None
+        return next((a for a in self.ad_clicks if a.get("click_id") == value), None)
+
+    def sub_value(self, click: Mapping[str, Any] | None) -> str:
+        """What the network click carried in the click-ID Sub ID slot."""
+        if not click:
+            return ""
+        return str(click.get(self.click_id_sub) or "")
+
+    def conversion_by_id(self, conversion_id: Any) -> Row | None:
+        """The conversion whose network `conversion_id` equals this value."""
+        if conversion_id in (None, ""):
+            return None
+        wanted = str(conversion_id)
+        return next((c for c in self.conversions if str(c.get("conversion_id")) == wanted), None)
+
+    def conversion_for(self, entry: Mapping[str, Any], event: Mapping[str, Any]) -> Row | None:
+        """The conversion an event stands for: by dedup key, else by click ID and nearest time."""
+        del entry  # kept in the signature: a future match may need the request (e.g. its body)
+        by_id = self.conversion_by_id(event.get("event_id"))
+        if by_id is not None:
+            return by_id
+        click_id = event.get("click_id") or {}
+        value = click_id.get("value")
+        if not value:
+            return None
+        if click_id.get("kind") == "fbclid":
+            value = fbclid_of(str(value))
+        candidates = [c for c in self.conversions if self._click_carries(c.get("click"), value)]
+        if not candidates:
+            return None
+        when = event_seconds(event)
+        if when is None:
+            return candidates[0]
+        return min(candidates, key=lambda c: abs(float(c.get("ts") or 0.0) - when))
+
+    def _click_carries(self, click: Mapping[str, Any] | None, value: str) -> bool:
+        if not click:
+            return False
+        ad_click = click.get("ad_click") or {}
+        return ad_click.get("click_id") == value or self.sub_value(click) == value

@@ -1,0 +1,440 @@
+"""Every rule against conforming requests (no finding) and a planted mistake (its finding)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conformance.rules import all_rules
+
+DELETE = "__delete__"  # conftest.DELETE: an override that removes the field
+DAY = 86400.0
+Plant = Callable[[Any], None]
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fbc_part(index: int, change: Callable[[str], str]) -> Callable[[str], str]:
+    """A transform of an fbc value changing one dot-separated part."""
+    return lambda fbc: ".".join(
+        change(p) if i == index else p for i, p in enumerate(fbc.split("."))
+    )
+
+
+def issued(conversion: dict) -> str:
+    return conversion["click"]["ad_click"]["click_id"]
+
+
+def one(platform: str, api: str | None = None, **overrides: Any) -> Plant:
+    """A case: one conversion on an ad click, one request whose event has these overrides."""
+
+    def plant(s) -> None:
+        s.send(platform, s.converted(platform), api, **overrides)
+
+    return plant
+
+
+def redelivered_with_new_id(platform: str, field: str) -> Plant:
+    def plant(s) -> None:
+        conversion = s.converted(platform)
+        s.send(platform, conversion, **{field: "first-id"})
+        s.send(platform, conversion, ts=s.NOW + 30, **{field: "second-id"})
+
+    return plant
+
+
+def two_conversions_one_id(platform: str, field: str) -> Plant:
+    def plant(s) -> None:
+        click = s.click(s.ad_click(platform))
+        for ts in (s.NOW - 900, s.NOW - 300):
+            s.send(platform, s.conversion(click, ts=ts), **{field: "uc-1"})
+
+    return plant
+
+
+def ttclid_moved_to(api: str, wrong: str, right: str) -> Plant:
+    def plant(s) -> None:
+        conversion = s.converted("tiktok")
+        s.send("tiktok", conversion, api, **{right: DELETE, wrong: issued(conversion)})
+
+    return plant
+
+
+def plant_meta_too_old(s) -> None:
+    ad = s.ad_click("meta", ts=s.NOW - 9 * DAY)
+    s.send("meta", s.conversion(s.click(ad, ts=s.NOW - 9 * DAY), ts=s.NOW - 8 * DAY))
+
+
+def plant_partial_failure_false(s) -> None:
+    conversion = s.converted("google_ads")
+    s.request("google_ads", [s.event("google_ads", conversion)], partialFailure=False)
+
+
+def plant_missing_encoding(s) -> None:
+    conversion = s.converted("datamanager")
+    s.request("datamanager", [s.event("datamanager", conversion)], encoding=None)
+
+
+def plant_fabricated_fbc(s) -> None:
+    conversion = s.conversion(s.click(None, sub1=""))
+    s.send("meta", conversion, **{"user_data.fbc": f"fb.1.{int(s.NOW * 1000)}.IwARmadeup"})
+
+
+FBC = "user_data.fbc"
+ANY_DIGEST_UPPER = sha256("x").upper()
+
+CASES = [
+    # rule, plant, the field path the message starts with, text the message contains
+    (
+        "META-001",
+        one("meta", **{FBC: fbc_part(2, lambda t: t[:10])}),
+        "data[0].user_data.fbc",
+        "creation time in seconds",
+    ),
+    (
+        "META-001",
+        one("meta", **{FBC: lambda fbc: fbc + ".abc"}),
+        "data[0].user_data.fbc",
+        "appendix",
+    ),
+    ("META-002", one("meta", **{FBC: sha256}), "data[0].user_data.fbc", "never hashed"),
+    (
+        "META-003",
+        one("meta", **{FBC: fbc_part(3, str.lower)}),
+        "data[0].user_data.fbc",
+        "case changed",
+    ),
+    (
+        "META-003",
+        one("meta", **{FBC: fbc_part(3, lambda c: c[:40])}),
+        "data[0].user_data.fbc",
+        "truncated to 40 of 61",
+    ),
+    (
+        "META-004",
+        one("meta", **{FBC: fbc_part(2, lambda t: str(int(t) - 2 * 86400000))}),
+        "data[0].user_data.fbc",
+        "before the ad click",
+    ),
+    ("META-005", one("meta", event_time=lambda t: t * 1000), "data[0].event_time", "milliseconds"),
+    ("META-005", one("meta", event_time=str), "data[0].event_time", "not a number"),
+    ("META-006", one("meta", event_time=lambda t: t + 600), "data[0].event_time", "off by +600s"),
+    ("META-007", plant_meta_too_old, "data[0].event_time", "8.0 days old"),
+    (
+        "META-008",
+        one("meta", event_time=lambda t: t + 4200),
+        "data[0].event_time",
+        "3600s in the future",
+    ),
+    ("META-009", one("meta", event_id=DELETE), "data[0].event_id", "got nothing"),
+    ("META-010", redelivered_with_new_id("meta", "event_id"), "data[0].event_id", "reuse"),
+    ("META-011", two_conversions_one_id("meta", "event_id"), "data[0].event_id", "conv-1"),
+    (
+        "META-012",
+        one("meta", **{"custom_data.value": lambda v: v * 100}),
+        "data[0].custom_data.value",
+        "cents",
+    ),
+    (
+        "META-013",
+        one("meta", **{"custom_data.currency": str.lower}),
+        "data[0].custom_data.currency",
+        "case differs",
+    ),
+    ("META-014", one("meta", action_source="web"), "data[0].action_source", "'web'"),
+    ("META-014", one("meta", action_source=DELETE), "data[0].action_source", "got nothing"),
+    ("META-015", one("meta", event_source_url=DELETE), "data[0].event_source_url", "website"),
+    (
+        "META-015",
+        one("meta", **{"user_data.client_user_agent": ""}),
+        "data[0].user_data.client_user_agent",
+        "website",
+    ),
+    (
+        "META-016",
+        one("meta", **{"user_data.em": "john_smith@gmail.com"}),
+        "data[0].user_data.em",
+        "plain e-mail",
+    ),
+    (
+        "META-016",
+        one("meta", **{"user_data.ph": [ANY_DIGEST_UPPER]}),
+        "data[0].user_data.ph[0]",
+        "upper-case hex",
+    ),
+    (
+        "META-017",
+        one("meta", **{"user_data.client_ip_address": sha256}),
+        "data[0].user_data.client_ip_address",
+        "never hashed",
+    ),
+    (
+        "META-018",
+        one("meta", **{"user_data.client_ip_address": "203.0.113.999"}),
+        "data[0].user_data.client_ip_address",
+        "valid IPv4 or IPv6",
+    ),
+    (
+        "META-019",
+        one("meta", **{"user_data.client_ip_address": "198.51.100.1"}),
+        "data[0].user_data.client_ip_address",
+        "'203.0.113.7'",
+    ),
+    (
+        "TIKTOK-001",
+        ttclid_moved_to("events2", "context.ad.callback", "user.ttclid"),
+        "data[0].context.ad.callback",
+        "user.ttclid (Events 2.0)",
+    ),
+    (
+        "TIKTOK-001",
+        ttclid_moved_to("events1", "user.ttclid", "context.ad.callback"),
+        "user.ttclid",
+        "context.ad.callback (Events 1.0)",
+    ),
+    (
+        "TIKTOK-002",
+        one("tiktok", **{"user.ttclid": lambda v: v[:60]}),
+        "data[0].user.ttclid",
+        "truncated",
+    ),
+    (
+        "TIKTOK-002",
+        one("tiktok", "events1", **{"context.ad.callback": str.upper}),
+        "context.ad.callback",
+        "case changed",
+    ),
+    (
+        "TIKTOK-003",
+        one("tiktok", event_time=lambda t: t * 1000),
+        "data[0].event_time",
+        "milliseconds",
+    ),
+    (
+        "TIKTOK-003",
+        one("tiktok", "events1", timestamp=lambda t: t.rstrip("Z")),
+        "timestamp",
+        "no timezone offset",
+    ),
+    (
+        "TIKTOK-004",
+        one("tiktok", event_time=lambda t: t + 600),
+        "data[0].event_time",
+        "off by +600s",
+    ),
+    ("TIKTOK-005", one("tiktok", event_id=""), "data[0].event_id", "non-empty"),
+    ("TIKTOK-006", redelivered_with_new_id("tiktok", "event_id"), "data[0].event_id", "reuse"),
+    ("TIKTOK-007", two_conversions_one_id("tiktok", "event_id"), "data[0].event_id", "conv-1"),
+    (
+        "TIKTOK-008",
+        one("tiktok", **{"properties.value": "twelve"}),
+        "data[0].properties.value",
+        "12.5",
+    ),
+    (
+        "TIKTOK-009",
+        one("tiktok", **{"properties.currency": "EUR"}),
+        "data[0].properties.currency",
+        "'USD'",
+    ),
+    (
+        "TIKTOK-010",
+        one("tiktok", **{"user.phone": "+15551234567"}),
+        "data[0].user.phone",
+        "SHA-256",
+    ),
+    (
+        "TIKTOK-010",
+        one("tiktok", "events1", **{"context.user.email": "a@b.co"}),
+        "context.user.email",
+        "plain e-mail",
+    ),
+    (
+        "TIKTOK-011",
+        one("tiktok", **{"user.user_agent": sha256}),
+        "data[0].user.user_agent",
+        "never hashed",
+    ),
+    ("TIKTOK-012", one("tiktok", **{"user.ip": "localhost"}), "data[0].user.ip", "IPv4"),
+    (
+        "TIKTOK-013",
+        one("tiktok", "events1", **{"context.ip": "10.0.0.1"}),
+        "context.ip",
+        "conversion's user IP",
+    ),
+    ("GADS-001", one("google_ads", gclid=str.lower), "conversions[0].gclid", "case changed"),
+    (
+        "GADS-002",
+        one("google_ads", conversionDateTime=lambda v: v[:19]),
+        "conversions[0].conversionDateTime",
+        "no timezone offset",
+    ),
+    (
+        "GADS-002",
+        one("google_ads", conversionDateTime=lambda v: f"{v[:10]}T{v[11:19]}Z"),
+        "conversions[0].conversionDateTime",
+        "'T'/'Z'",
+    ),
+    (
+        "GADS-003",
+        one("google_ads", conversionDateTime=lambda v: v.replace("11:50", "12:00")),
+        "conversions[0].conversionDateTime",
+        "off by +600s",
+    ),
+    ("GADS-004", one("google_ads", orderId=DELETE), "conversions[0].orderId", "got nothing"),
+    (
+        "GADS-005",
+        redelivered_with_new_id("google_ads", "orderId"),
+        "conversions[0].orderId",
+        "reuse",
+    ),
+    (
+        "GADS-006",
+        two_conversions_one_id("google_ads", "orderId"),
+        "conversions[0].orderId",
+        "conv-1",
+    ),
+    ("GADS-007", plant_partial_failure_false, "partialFailure", "got false"),
+    (
+        "GADS-008",
+        one("google_ads", conversionValue=DELETE),
+        "conversions[0].conversionValue",
+        "got nothing",
+    ),
+    ("GADS-009", one("google_ads", currencyCode="GBP"), "conversions[0].currencyCode", "'USD'"),
+    (
+        "DM-001",
+        one("datamanager", eventTimestamp=lambda _: 1_793_533_800),
+        "events[0].eventTimestamp",
+        "RFC 3339",
+    ),
+    (
+        "DM-001",
+        one("datamanager", eventTimestamp=lambda v: v.rstrip("Z")),
+        "events[0].eventTimestamp",
+        "no timezone offset",
+    ),
+    (
+        "DM-002",
+        one("datamanager", eventTimestamp=lambda v: v.replace("11:50", "10:00")),
+        "events[0].eventTimestamp",
+        "off by -6600s",
+    ),
+    (
+        "DM-003",
+        one("datamanager", transactionId="{conversion_id}"),
+        "events[0].transactionId",
+        "non-empty",
+    ),
+    (
+        "DM-004",
+        redelivered_with_new_id("datamanager", "transactionId"),
+        "events[0].transactionId",
+        "reuse",
+    ),
+    (
+        "DM-005",
+        two_conversions_one_id("datamanager", "transactionId"),
+        "events[0].transactionId",
+        "conv-1",
+    ),
+    (
+        "DM-006",
+        one("datamanager", **{"adIdentifiers.gclid": lambda g: g + "%3D"}),
+        "events[0].adIdentifiers.gclid",
+        "appended",
+    ),
+    (
+        "DM-007",
+        one("datamanager", **{"userData.userIdentifiers": [{"emailAddress": "a@b.co"}]}),
+        "events[0].userData.userIdentifiers[0].emailAddress",
+        "plain e-mail",
+    ),
+    ("DM-008", plant_missing_encoding, "encoding", "HEX or BASE64"),
+    ("DM-009", one("datamanager", conversionValue=12.0), "events[0].conversionValue", "12.5"),
+    ("DM-010", one("datamanager", currency="EUR"), "events[0].currency", "'USD'"),
+    (
+        "PB-001",
+        one("meta", **{FBC: fbc_part(3, lambda _: "{fbclid}")}),
+        "data[0].user_data.fbc",
+        "omit the field",
+    ),
+    ("PB-001", one("tiktok", **{"user.ttclid": "undefined"}), "data[0].user.ttclid", "'undefined'"),
+    ("PB-001", one("google_ads", gclid=""), "conversions[0].gclid", "''"),
+    ("PB-002", plant_fabricated_fbc, "data[0].user_data.fbc", "never fabricate"),
+]
+
+
+def case_id(case: tuple) -> str:
+    return f"{case[0]}:{case[3]}"
+
+
+@pytest.mark.parametrize(("rule_id", "plant", "where", "text"), CASES, ids=map(case_id, CASES))
+def test_planted_mistake_yields_the_rule_finding_naming_the_field(
+    scenario, rule_id: str, plant: Plant, where: str, text: str
+) -> None:
+    plant(scenario)
+    findings = scenario.findings(rule_id)
+    assert findings, f"{rule_id} found nothing"
+    message = findings[0].message
+    assert message.startswith(f"{where}: expected "), message
+    assert text in message
+    assert findings[0].evidence["field"] == where
+
+
+def conforming_redelivery(s) -> None:
+    conversion = s.converted("meta")
+    s.send("meta", conversion)
+    s.send("meta", conversion, ts=s.NOW + 30)
+
+
+def conforming_two_conversions_one_click(s) -> None:
+    click = s.click(s.ad_click("meta"))
+    for ts in (s.NOW - 900, s.NOW - 300):
+        s.send("meta", s.conversion(click, ts=ts))
+
+
+def conforming_without_click_id(s) -> None:
+    s.send("meta", s.conversion(s.click(None, sub1="")))
+    s.send("google_ads", s.conversion(s.click(None, sub1="{sub1}")))
+
+
+def conforming_base64_user_data(s) -> None:
+    digest = base64.b64encode(bytes.fromhex(s.EMAIL_SHA)).decode()
+    identifiers = {"userData.userIdentifiers": [{"emailAddress": digest}]}
+    conversion = s.converted("datamanager")
+    event = s.event("datamanager", conversion, **identifiers)
+    s.request("datamanager", [event], encoding="BASE64")
+
+
+CONFORMING = {
+    "meta": one("meta"),
+    "meta-redelivery": conforming_redelivery,
+    "meta-two-conversions-one-click": conforming_two_conversions_one_click,
+    "meta-fbc-with-appendix": one("meta", **{FBC: lambda fbc: fbc + ".AbCdEfGh"}),
+    "no-click-id-sent-when-none-issued": conforming_without_click_id,
+    "tiktok-events2": one("tiktok"),
+    "tiktok-events1": one("tiktok", "events1"),
+    "google-ads": one("google_ads"),
+    "google-ads-snake-case-and-offset": one(
+        "google_ads", conversionDateTime=DELETE, conversion_date_time="2026-11-01 06:50:00-05:00"
+    ),
+    "datamanager": one("datamanager"),
+    "datamanager-base64": conforming_base64_user_data,
+}
+
+
+@pytest.mark.parametrize("plant", CONFORMING.values(), ids=CONFORMING.keys())
+def test_conforming_requests_have_no_findings(scenario, plant: Plant) -> None:
+    plant(scenario)
+    assert [f.message for f in scenario.findings()] == []
+
+
+def test_every_rule_has_a_failing_case() -> None:
+    assert {r.id for r in all_rules()} == {case[0] for case in CASES}
