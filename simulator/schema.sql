@@ -40,9 +40,11 @@ CREATE TABLE IF NOT EXISTS clicks (
     ip              TEXT NOT NULL,
     user_agent      TEXT NOT NULL,
     country         TEXT NOT NULL,
+    is_test         INTEGER NOT NULL DEFAULT 0,  -- made by a test conversion
     created_at      TEXT NOT NULL,
     ts              REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS clicks_offer ON clicks(offer_id);
 
 -- Conversions and post-conversion events (kind = 'conversion' | 'event'); each has its own
 -- conversion_id, payout and postback.
@@ -75,6 +77,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     status           TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | failed
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  REAL NOT NULL,
+    -- Set while a worker owns the row (epoch); a lease left by a crash expires and the row is
+    -- due again, so nothing is lost (delivery.py).
+    lease_until      REAL,
     last_status_code INTEGER,
     last_error       TEXT,
     redelivery_of    INTEGER REFERENCES deliveries(id),

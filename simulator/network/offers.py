@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from simulator.clock import Clock, iso
-from simulator.store import Store
+from simulator.errors import ApiError
+from simulator.network.records import require
+from simulator.store import Row, Store
 
 DEMO_OFFER = {
     "id": 1,
@@ -13,8 +18,48 @@ DEMO_OFFER = {
     "currency": "USD",
 }
 
+OFFER_FIELDS = ("name", "landing_url", "payout", "currency")
+
 
 def ensure_demo_offer(store: Store, clock: Clock) -> None:
     """Create offer 1 when the database has no offers, so `/click?offer_id=1` works at once."""
     if store.count("offers") == 0:
         store.insert("offers", {**DEMO_OFFER, "created_at": iso(clock.now())})
+
+
+def list_offers(store: Store) -> list[Row]:
+    return store.select("offers")
+
+
+def get_offer(store: Store, offer_id: Any, field: str | None = None) -> Row:
+    """The offer, or a 404 naming `field` (e.g. `offer_id` in a request body)."""
+    return require(store, "offers", offer_id, "offer", field)
+
+
+def check_landing_url(url: str) -> None:
+    """The tracking link redirects here, so it must parse and name a host."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as exc:
+        raise ApiError(f"landing_url: does not parse: {exc}", field="landing_url") from None
+    if not host:
+        raise ApiError("landing_url: has no host name", field="landing_url")
+
+
+def create_offer(store: Store, clock: Clock, values: dict[str, Any]) -> Row:
+    """Store a new offer from validated values (name, landing_url, payout, currency)."""
+    check_landing_url(values["landing_url"])
+    row = {name: values[name] for name in OFFER_FIELDS}
+    offer_id = store.insert("offers", {**row, "created_at": iso(clock.now())})
+    return get_offer(store, offer_id)
+
+
+def update_offer(store: Store, offer_id: int, values: dict[str, Any]) -> Row:
+    """Change some of an offer's fields; clicks and conversions already made keep theirs."""
+    get_offer(store, offer_id)
+    if "landing_url" in values:
+        check_landing_url(values["landing_url"])
+    changes = {name: values[name] for name in OFFER_FIELDS if name in values}
+    if changes:
+        store.update("offers", offer_id, changes)
+    return get_offer(store, offer_id)
