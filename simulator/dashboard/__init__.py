@@ -1,0 +1,1 @@
+"""The partner dashboard: server-rendered pages, the platform inspector and scenario runs."""
