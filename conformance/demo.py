@@ -1,0 +1,39 @@
+"""`postback-sim demo`: a simulator and the reference receiver on free ports, the whole catalogue.
+
+The first thing a new user runs; the CLI prints the events through the console reporter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+from conformance.paths import receiver_path
+from conformance.receiver_process import ReceiverProcess, profile_for, receiver_env
+from conformance.results import RunEvent
+from conformance.runner import RunOptions, run, start_simulator
+from conformance.scenario import Scenario, load_catalogue
+
+
+def demo_events() -> Iterator[RunEvent]:
+    """The CLI's `postback-sim demo`: the whole catalogue against the reference receiver."""
+    return demo()
+
+
+def demo(
+    receiver: str = "reference",
+    scenarios: list[Scenario] | None = None,
+    workers: int = 4,
+) -> Iterator[RunEvent]:
+    """Start a simulator and a bundled receiver, run the scenarios (default: all), stop both.
+
+    ReceiverStartError propagates before any event when the receiver does not come up.
+    """
+    chosen = scenarios if scenarios is not None else load_catalogue()
+    with ExitStack() as stack:
+        sim_url = start_simulator(0, stack)
+        process = ReceiverProcess(receiver_path(receiver), receiver_env(sim_url))
+        stack.callback(process.stop)
+        receiver_url = process.start()
+        profile = profile_for(receiver_url)
+        yield from run(profile, chosen, RunOptions(sim_url=sim_url, workers=workers))

@@ -1,0 +1,240 @@
+"""A scenario's own expectations, judged over its context: counts, acceptance, fields, findings.
+
+These run next to the rules registry. Their findings carry `SCN-*` IDs (the scenario's
+expectation, cited with the scenario's doc URL) so a report names what was expected and where.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.context import ScenarioContext, _fbclid_of, event_seconds
+from conformance.findings import Finding, describe
+from conformance.scenario import Scenario
+
+COUNTS = {
+    "exactly_one": (1, 1, "exactly one event"),
+    "none": (0, 0, "no event"),
+    "at_most_one": (0, 1, "at most one event"),
+    "at_least_one": (1, None, "at least one event"),
+}
+DEFAULT_DOC = "https://developers.facebook.com/docs/marketing-api/conversions-api"
+Pair = tuple[dict[str, Any], dict[str, Any]]
+
+
+def minimum_events(scenario: Scenario, platforms: set[str]) -> list[tuple[str, str, int]]:
+    """(conversion name or *, platform, minimum count) the runner waits for before settling."""
+    out = []
+    for item in scenario.expect.get("events") or []:
+        low = COUNTS[item.get("count", "at_most_one")][0]
+        if item["platform"] in platforms and low:
+            out.append((item["conversion"], item["platform"], low))
+    return out
+
+
+class Judge:
+    """Checks one scenario's expectations against its context."""
+
+    def __init__(self, scenario: Scenario, ctx: ScenarioContext,
+                 conversions: dict[str, dict[str, Any]], platforms: set[str]) -> None:
+        self.scenario = scenario
+        self.ctx = ctx
+        self.by_name = conversions
+        self.names = {str(row["conversion_id"]): name for name, row in conversions.items()}
+        self.platforms = platforms
+        self.doc_url = scenario.doc_url or DEFAULT_DOC
+
+    def finding(self, rule: str, platform: str, message: str, **evidence: Any) -> Finding:
+        return Finding(rule=rule, severity="must", platform=platform, message=message,
+                       doc_url=self.doc_url, evidence=evidence)
+
+    # -- matching -----------------------------------------------------------------------------
+
+    def pairs(self, platform: str) -> dict[str, list[Pair]]:
+        """The platform's events grouped by the conversion (step name) they stand for."""
+        grouped: dict[str, list[Pair]] = defaultdict(list)
+        for entry, event in self.ctx.events(platform):
+            conversion = self.ctx.conversion_for(entry, event)
+            name = self.names.get(str((conversion or {}).get("conversion_id")))
+            if name:
+                grouped[name].append((entry, event))
+        return grouped
+
+    def requests(self, platform: str, name: str, pairs: list[Pair]) -> list[dict[str, Any]]:
+        """Requests carrying this conversion: by its events, else its ID or click ID in the body."""
+        conversion = self.by_name[name]
+        needles = [conversion["conversion_id"]]
+        sub = self.ctx.sub_value(conversion.get("click"))
+        ad_click = (conversion.get("click") or {}).get("ad_click")
+        if ad_click and sub:
+            needles.append(sub)
+        ids = {entry["id"] for entry, _ in pairs}
+        return [e for e in self.ctx.journal if e.get("platform") == platform and (
+            e["id"] in ids or (not e.get("events") and any(n in (e.get("body") or "")
+                                                          for n in needles)))]
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        findings: list[Finding] = []
+        grouped = {p: self.pairs(p) for p in self.platforms}
+        for item in self.scenario.expect.get("events") or []:
+            platform = item["platform"]
+            if platform not in self.platforms:
+                continue
+            names = (list(self.by_name) if item["conversion"] == "*"
+                     else [item["conversion"]])
+            for name in names:
+                findings.extend(self._check_item(item, name, grouped[platform].get(name, [])))
+        if self.scenario.expect.get("distinct_event_ids"):
+            for platform in sorted(self.platforms):
+                findings.extend(self._check_distinct(platform, grouped[platform]))
+        return findings
+
+    def _check_item(self, item: dict[str, Any], name: str, pairs: list[Pair]) -> Iterator[Finding]:
+        platform = item["platform"]
+        conversion = self.by_name[name]
+        label = f"{name} ({conversion['conversion_id']})"
+        keys = {str(ev.get("event_id")) if ev.get("event_id") not in (None, "")
+                else f"#{entry['id']}.{ev.get('index')}" for entry, ev in pairs}
+        if "count" in item:
+            low, high, text = COUNTS[item["count"]]
+            if len(keys) < low or (high is not None and len(keys) > high):
+                yield self.finding(
+                    "SCN-EVENTS", platform,
+                    f"{platform} events for conversion {label}: expected {text} (events sharing "
+                    f"an event_id count once), got {len(keys)} from {len(pairs)} event(s)",
+                    expected=text, received=len(keys),
+                    journal_ids=sorted({e["id"] for e, _ in pairs}))
+        requests = self.requests(platform, name, pairs)
+        if "accepted" in item:
+            accepted = any(e.get("accepted") for e, _ in pairs)
+            if accepted != item["accepted"]:
+                want = "accepted by" if item["accepted"] else "not accepted by"
+                yield self.finding(
+                    "SCN-ACCEPTED", platform,
+                    f"conversion {label}: expected it {want} {platform}, got "
+                    f"{len(requests)} request(s) with statuses "
+                    f"{[e.get('status') for e in requests]}",
+                    expected=item["accepted"], received=accepted,
+                    journal_ids=[e["id"] for e in requests])
+        if "max_requests" in item and len(requests) > item["max_requests"]:
+            yield self.finding(
+                "SCN-REQUESTS", platform,
+                f"conversion {label}: expected at most {item['max_requests']} request(s) to "
+                f"{platform}, got {len(requests)} (a rejected request must not be retried)",
+                expected=item["max_requests"], received=len(requests),
+                journal_ids=[e["id"] for e in requests])
+        for entry, event in pairs:
+            for field_name in item.get("fields") or []:
+                finding = self._check_field(field_name, conversion, entry, event, platform)
+                if finding:
+                    yield finding
+            wanted = item.get("attribution")
+            status = (event.get("attribution") or {}).get("status")
+            if wanted and status == wanted and status not in ("matched", "absent"):
+                # Expected, and still worth a line in the report: the platform gives no credit.
+                yield Finding(
+                    rule="SCN-ATTRIBUTION", severity="info", platform=platform,
+                    message=f"{platform} cannot credit conversion {label}: "
+                            f"{(event.get('attribution') or {}).get('detail')}",
+                    doc_url=self.doc_url,
+                    evidence={"journal_id": entry["id"], "event_index": event.get("index"),
+                              "expected": wanted, "received": status})
+            elif wanted and status != wanted:
+                where = f"{event.get('field_prefix') or 'event'}"
+                yield self.finding(
+                    "SCN-ATTRIBUTION", platform,
+                    describe(where, f"attribution {wanted}", status,
+                             (event.get("attribution") or {}).get("detail")),
+                    journal_id=entry["id"], event_index=event.get("index"),
+                    expected=wanted, received=status)
+
+    def _check_field(self, name: str, conversion: dict[str, Any], entry: dict[str, Any],
+                     event: dict[str, Any], platform: str) -> Finding | None:
+        prefix = event.get("field_prefix") or "event"
+        expected: Any
+        if name == "value":
+            expected, received = float(conversion["payout"]), event.get("value")
+            ok = isinstance(received, int | float) and abs(received - expected) <= self.ctx.setting(
+                "value_tolerance")
+        elif name == "currency":
+            expected, received = conversion["currency"], event.get("currency")
+            ok = received == expected
+        elif name == "event_time":
+            expected, received = int(float(conversion["ts"])), event.get("event_time")
+            seconds = event_seconds(event)
+            ok = seconds is not None and abs(seconds - expected) <= self.ctx.setting(
+                "event_time_tolerance_s")
+        else:
+            ad_click = (conversion.get("click") or {}).get("ad_click")
+            if not ad_click:
+                return None
+            click_id = event.get("click_id") or {}
+            expected, received = ad_click["click_id"], click_id.get("value")
+            if click_id.get("kind") == "fbclid" and isinstance(received, str):
+                received = _fbclid_of(received)
+            ok = received == expected
+        if ok:
+            return None
+        return self.finding(
+            "SCN-FIELD", platform,
+            describe(f"{prefix} {name}", f"{expected!r} (the postback's value)", received),
+            journal_id=entry["id"], event_index=event.get("index"), field=name,
+            expected=expected, received=received)
+
+    def _check_distinct(self, platform: str, grouped: dict[str, list[Pair]]) -> Iterator[Finding]:
+        owners: dict[str, set[str]] = defaultdict(set)
+        for name, pairs in grouped.items():
+            for _, event in pairs:
+                if event.get("event_id") not in (None, ""):
+                    owners[str(event["event_id"])].add(name)
+        for event_id, names in sorted(owners.items()):
+            if len(names) > 1:
+                yield self.finding(
+                    "SCN-DEDUP", platform,
+                    f"{platform} event_id {event_id!r} is shared by distinct conversions "
+                    f"{', '.join(sorted(names))}: the platform keeps only one of them",
+                    expected="one event_id per conversion", received=event_id)
+
+
+def expected_findings(
+    scenario: Scenario, ctx: ScenarioContext, findings: list[Finding], platforms: set[str]
+) -> tuple[set[int], list[Finding]]:
+    """Indexes of findings a scenario expects (they do not fail it), and findings for the
+    expected ones that did not appear."""
+    wanted = scenario.expect.get("findings") or []
+    matched: set[int] = set()
+    missing: list[Finding] = []
+    doc = scenario.doc_url or DEFAULT_DOC
+    for item in wanted:
+        platform = item.get("platform")
+        if platform and platform not in platforms:
+            continue
+        if "rule" in item:
+            hits = [i for i, f in enumerate(findings) if f.rule == item["rule"]
+                    and (not platform or f.platform in (platform, "any"))]
+            matched.update(hits)
+            found = bool(hits)
+        else:
+            found = any(item["code"] in _codes(e) for e in ctx.journal
+                        if not platform or e.get("platform") == platform)
+        if not found:
+            what = item.get("rule") or item.get("code")
+            missing.append(Finding(
+                rule="SCN-FINDING", severity="must", platform=platform or "any",
+                message=f"expected finding {what} to be reported, got none", doc_url=doc,
+                evidence={"expected": what, "received": None}))
+    return matched, missing
+
+
+def _codes(entry: dict[str, Any]) -> str:
+    """Every diagnostic code an entry carries, as one searchable text."""
+    parts = [f.get("code", "") for f in entry.get("findings") or []]
+    for event in entry.get("events") or []:
+        parts += [f.get("code", "") for f in event.get("findings") or []]
+    parts.append(json.dumps(entry.get("response") or {}))
+    return " ".join(parts)

@@ -1,0 +1,75 @@
+"""Self-test of the suite: the reference receiver passes the whole catalogue, and every faulty
+receiver is caught by the scenario aimed at its bug, with a finding naming the right rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance.demo import demo
+from conformance.paths import RECEIVERS
+from conformance.results import ScenarioFinished, ScenarioResult
+from conformance.scenario import load_catalogue
+
+pytestmark = pytest.mark.slow
+
+EXPECTATIONS = yaml.safe_load(
+    (Path(__file__).with_name("faulty_expectations.yaml")).read_text(encoding="utf-8")
+)
+FAULTY = sorted(p.stem for p in (RECEIVERS / "faulty").glob("*.py"))
+CATALOGUE = [s.id for s in load_catalogue()]
+FAILING = {"must", "error"}
+
+
+def run_catalogue(receiver: str) -> dict[str, ScenarioResult]:
+    return {e.result.id: e.result for e in demo(receiver=receiver)
+            if isinstance(e, ScenarioFinished)}
+
+
+def failing_rules(result: ScenarioResult) -> set[str]:
+    return {f["rule"] for f in result.findings if f["severity"] in FAILING}
+
+
+def explain(result: ScenarioResult) -> str:
+    lines = [f"{result.id}: {result.status} {result.error or ''}"]
+    lines += [f"  [{f['rule']}] {f['message']}" for f in result.findings
+              if f["severity"] in FAILING][:5]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def reference_results() -> dict[str, ScenarioResult]:
+    return run_catalogue("reference")
+
+
+@pytest.mark.parametrize("scenario_id", CATALOGUE)
+def test_reference_receiver_passes(
+    reference_results: dict[str, ScenarioResult], scenario_id: str
+) -> None:
+    result = reference_results[scenario_id]
+    assert result.status == "passed", explain(result)
+
+
+def test_every_faulty_receiver_has_expectations() -> None:
+    assert sorted(EXPECTATIONS) == FAULTY
+    for name, spec in EXPECTATIONS.items():
+        assert set(spec["catches"]) <= set(CATALOGUE), name
+
+
+@pytest.mark.parametrize("receiver", FAULTY)
+def test_faulty_receiver_is_caught_by_the_right_rule_and_passes_the_rest(receiver: str) -> None:
+    spec = EXPECTATIONS[receiver]
+    results = run_catalogue(f"faulty/{receiver}")
+    allowed = {rule for rules in spec["catches"].values() for rule in rules} | set(spec["also"])
+    for scenario_id, rules in spec["catches"].items():
+        result = results[scenario_id]
+        assert result.status == "failed", explain(result)
+        assert set(rules) <= failing_rules(result), explain(result)
+    for scenario_id, result in results.items():
+        if scenario_id in spec["catches"]:
+            continue
+        assert result.status in ("passed", "failed"), explain(result)
+        unexpected = failing_rules(result) - allowed
+        assert not unexpected, explain(result)
