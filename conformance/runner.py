@@ -8,7 +8,6 @@ judges each scenario with the rules registry plus the scenario's own expectation
 
 from __future__ import annotations
 
-import logging
 import queue
 import socket
 import threading
@@ -80,8 +79,6 @@ def start_simulator(port: int, stack: ExitStack) -> str:
     from simulator.config import FAST_RETRY_SCHEDULE
     from simulator.server import BackgroundServer
 
-    # The runner never prints: werkzeug would log every API call to stderr.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(SimConfig(db_path=":memory:", retry_schedule=FAST_RETRY_SCHEDULE,
                                delivery_timeout=15.0))
     stack.callback(shutdown, app)

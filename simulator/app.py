@@ -13,7 +13,8 @@ from simulator.clock import Clock, SystemClock
 from simulator.config import SimConfig
 from simulator.delivery import DeliveryEngine
 from simulator.errors import register_error_handlers
-from simulator.http_client import HttpClient, Urllib3Client
+from simulator.http_client import HttpClient
+from simulator.keepalive import KeepAliveClient
 from simulator.services import EXTENSION_KEY, Services
 from simulator.store import Store
 
@@ -49,7 +50,7 @@ def create_app(
     faker = Faker()
     if cfg.faker_seed is not None:
         faker.seed_instance(cfg.faker_seed)
-    engine = DeliveryEngine(store, clock, http_client or Urllib3Client(), cfg)
+    engine = DeliveryEngine(store, clock, http_client or KeepAliveClient(), cfg)
     app.extensions[EXTENSION_KEY] = Services(
         config=cfg, store=store, clock=clock, faker=faker, delivery=engine
     )

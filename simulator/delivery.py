@@ -1,15 +1,370 @@
-"""Placeholder; being written."""
+"""Postback delivery: a durable queue in SQLite, worker threads, retries and the attempt log.
+
+The `deliveries` table is the queue. A row is due when it is `pending`, its `next_attempt_at` has
+passed and no live lease holds it. One dispatcher thread claims due rows with a single
+`UPDATE ... RETURNING` that sets `lease_until`, so no two workers (or two engines on one database
+file) send the same attempt, and a lease left behind by a crash expires so the row is sent again:
+nothing is lost, and delivery is at least once. Workers only send; one writer thread records
+each attempt row and the delivery's new state, as many as have finished in one transaction (a
+crash before that write loses the log line, never the postback: the lease expires and it is sent
+again).
+
+Outcomes (design choices, see platform-rules.md section 1 for what real networks do):
+- 2xx and 3xx are delivered. Redirects are not followed: the receiver got the request, and
+  following a Location would hand the conversion to a third party.
+- Timeouts, connection errors, 5xx, 408, 425 and 429 are retried after the waits in
+  `config.retry_schedule` (len + 1 attempts in all); `Retry-After` (seconds or HTTP-date) lengthens
+  a wait, capped at the schedule's longest wait so a compressed test schedule stays compressed.
+- Any other 4xx, or a URL that cannot be requested at all, fails at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from simulator.clock import Clock, iso
+from simulator.config import SimConfig
+from simulator.errors import not_found
+from simulator.http_client import HttpClient
+from simulator.retry_policy import Verdict, judge
+from simulator.store import Row, Store
+
+log = logging.getLogger(__name__)
+
+# A lease covers waiting behind one in-flight send, the send itself (each bounded by the delivery
+# timeout) and this margin for the final write.
+LEASE_MARGIN_S = 10.0
+# The dispatcher re-checks the queue at least this often, so rows added without `wake()` (another
+# process, a clock moved by hand, an expired lease) are still picked up.
+MAX_IDLE_S = 1.0
+
+_CLAIM_SQL = """
+UPDATE deliveries SET lease_until = :lease
+WHERE id IN (
+    SELECT id FROM deliveries
+    WHERE status = 'pending' AND next_attempt_at <= :now
+      AND (lease_until IS NULL OR lease_until <= :now)
+    ORDER BY next_attempt_at, id LIMIT :limit
+)
+RETURNING *
+"""
+_NEXT_DUE_SQL = """
+SELECT next_attempt_at FROM deliveries
+WHERE status = 'pending' AND next_attempt_at > :now
+ORDER BY next_attempt_at LIMIT 1
+"""
+_UPDATE_SQL = """
+UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?,
+    last_error = ?, lease_until = NULL, updated_at = ?
+WHERE id = ? AND lease_until = ?
+"""
+_INSERT_SQL = """
+INSERT INTO attempts (delivery_id, number, started_at, method, url, status_code, response_body,
+    latency_ms, error, outcome)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+@dataclass(frozen=True)
+class _Record:
+    """One finished attempt, waiting to be written: the attempt row and the delivery update."""
+
+    attempt: tuple[object, ...]
+    update: tuple[object, ...]
+    verdict: Verdict
+
+
+@dataclass
+class _Run:
+    """One start..stop generation of threads, so a restart never mixes with stragglers."""
+
+    jobs: queue.SimpleQueue[Row | None] = field(default_factory=queue.SimpleQueue)
+    records: queue.SimpleQueue[_Record | None] = field(default_factory=queue.SimpleQueue)
+    outstanding: int = 0  # claimed rows queued or being sent
+    stopping: bool = False
+    threads: list[threading.Thread] = field(default_factory=list)
 
 
 class DeliveryEngine:
-    def __init__(self, store, clock, http_client, config):
-        self.store = store
+    """Sends pending postbacks; state lives only in the store, so a new engine resumes work."""
 
-    def start(self):
-        pass
+    def __init__(
+        self, store: Store, clock: Clock, http_client: HttpClient, config: SimConfig
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._http = http_client
+        self._config = config
+        self._schedule = tuple(config.retry_schedule)
+        self._lease_s = 2 * config.delivery_timeout + LEASE_MARGIN_S
+        self._workers = max(1, int(config.delivery_workers))
+        # Claims run ahead of the workers by one row each, so a claim serves a batch of rows.
+        self._capacity = 2 * self._workers
+        self._cond = threading.Condition()
+        self._poked = False
+        self._run: _Run | None = None
 
-    def stop(self, timeout=5.0):
-        pass
+    # -- lifecycle -------------------------------------------------------------------------
 
-    def wake(self):
-        pass
+    def start(self) -> None:
+        """Start the dispatcher, `config.delivery_workers` workers and the writer (daemons)."""
+        with self._cond:
+            if self._run is not None:
+                return
+            run = self._run = _Run()
+            self._poked = True
+        run.threads = [
+            threading.Thread(
+                target=self._dispatch_loop, args=(run,), name="delivery-dispatch", daemon=True
+            ),
+            threading.Thread(
+                target=self._write_loop, args=(run,), name="delivery-writer", daemon=True
+            ),
+        ] + [
+            threading.Thread(target=self._work_loop, args=(run,), name=f"delivery-{n}", daemon=True)
+            for n in range(self._workers)
+        ]
+        for thread in run.threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Let in-flight sends finish (bounded by `timeout`); unsent claims go back to the queue."""
+        with self._cond:
+            run, self._run = self._run, None
+            if run is None:
+                return
+            run.stopping = True
+            self._cond.notify_all()
+        dispatcher, writer, *workers = run.threads
+        deadline = time.monotonic() + timeout
+        dispatcher.join(timeout=max(0.0, deadline - time.monotonic()))
+        unsent = self._drain(run)
+        self._release(unsent)
+        with self._cond:
+            run.outstanding -= len(unsent)
+        for _ in workers:
+            run.jobs.put(None)
+        for thread in workers:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        run.records.put(None)
+        writer.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    def wake(self) -> None:
+        """Tell the dispatcher new work may be due (call after inserting a pending delivery)."""
+        with self._cond:
+            self._poked = True
+            self._cond.notify_all()
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    # -- queue operations ------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        conversion_id: int,
+        url: str,
+        *,
+        postback_id: int | None = None,
+        method: str = "GET",
+        body: str | None = None,
+        content_type: str | None = None,
+        redelivery_of: int | None = None,
+    ) -> int:
+        """Insert a pending delivery due now and wake the dispatcher; returns its id."""
+        now = self._clock.now()
+        stamp = iso(now)
+        delivery_id = self._store.insert(
+            "deliveries",
+            {
+                "conversion_id": conversion_id,
+                "postback_id": postback_id,
+                "method": method.upper(),
+                "url": url,
+                "body": body,
+                "content_type": content_type,
+                "status": "pending",
+                "next_attempt_at": now.timestamp(),
+                "redelivery_of": redelivery_of,
+                "created_at": stamp,
+                "updated_at": stamp,
+            },
+        )
+        self.wake()
+        return delivery_id
+
+    def redeliver(self, delivery_id: int) -> int:
+        """Replay a delivery's exact request as a new delivery; returns the new id."""
+        original = self._store.get("deliveries", delivery_id)
+        if original is None:
+            raise not_found("delivery", delivery_id, field="delivery_id")
+        return self.enqueue(
+            original["conversion_id"],
+            original["url"],
+            postback_id=original["postback_id"],
+            method=original["method"],
+            body=original["body"],
+            content_type=original["content_type"],
+            redelivery_of=delivery_id,
+        )
+
+    def run_due(self, now: float | None = None) -> int:
+        """Send every delivery due at `now` once, in this thread; returns the attempts made."""
+        rows = self._claim(self._clock.time() if now is None else now, limit=-1)
+        for row in rows:
+            self._write([self._send(row)])
+        return len(rows)
+
+    def wait_settled(self, delivery_id: int, timeout: float) -> Row | None:
+        """Block until the delivery is delivered or failed, or `timeout` passes; returns its row.
+
+        Woken by this engine's workers; a short re-check also sees rows another engine settles.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            row = self._store.get("deliveries", delivery_id)
+            remaining = deadline - time.monotonic()
+            if row is None or row["status"] != "pending" or remaining <= 0:
+                return row
+            with self._cond:
+                self._cond.wait(timeout=min(remaining, 0.05))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _send(self, row: Row) -> _Record:
+        """Send one claimed delivery; what happened, ready to be written."""
+        number = int(row["attempts"]) + 1
+        started_at = iso(self._clock.now())
+        body = row["body"].encode("utf-8") if row["body"] is not None else None
+        headers = {"Content-Type": row["content_type"]} if row["content_type"] else None
+        result = self._http.send(
+            row["method"], row["url"], body=body, headers=headers,
+            timeout=self._config.delivery_timeout,
+        )
+        finished = self._clock.now()
+        verdict = judge(result, number, self._schedule, finished)
+        next_at = row["next_attempt_at"]
+        if verdict.retry_in is not None:
+            next_at = finished.timestamp() + verdict.retry_in
+        error = result.error
+        if error is None and verdict.outcome != "success":
+            error = f"HTTP {result.status}"
+        attempt = (
+            row["id"], number, started_at, row["method"], row["url"], result.status,
+            result.body[: self._config.response_body_limit], result.latency_ms, result.error,
+            verdict.outcome,
+        )
+        update = (
+            verdict.status, number, next_at, result.status, error, iso(finished), row["id"],
+            row["lease_until"],
+        )
+        return _Record(attempt, update, verdict)
+
+    def _write(self, records: list[_Record]) -> None:
+        """Record attempts and their deliveries' new state in one transaction."""
+        lost = 0
+        with self._store.transaction() as store:
+            for record in records:
+                store.execute(_INSERT_SQL, record.attempt)
+                lost += 1 - store.execute(_UPDATE_SQL, record.update)
+        if lost:
+            log.warning("%d deliveries lost their lease during an attempt", lost)
+
+    def _claim(self, now: float, limit: int) -> list[Row]:
+        rows = self._store.query(
+            _CLAIM_SQL, {"lease": now + self._lease_s, "now": now, "limit": limit}
+        )
+        return sorted(rows, key=lambda r: (r["next_attempt_at"], r["id"]))
+
+    def _release(self, rows: list[Row]) -> None:
+        for row in rows:
+            self._store.execute(
+                "UPDATE deliveries SET lease_until = NULL WHERE id = ? AND lease_until = ?",
+                (row["id"], row["lease_until"]),
+            )
+
+    @staticmethod
+    def _drain(run: _Run) -> list[Row]:
+        rows: list[Row] = []
+        while True:
+            try:
+                item = run.jobs.get_nowait()
+            except queue.Empty:
+                return rows
+            if item is not None:
+                rows.append(item)
+
+    def _seconds_until_next_due(self, now: float) -> float:
+        row = self._store.query_one(_NEXT_DUE_SQL, {"now": now})
+        if row is None:
+            return MAX_IDLE_S
+        return min(MAX_IDLE_S, max(0.0, row["next_attempt_at"] - now))
+
+    def _dispatch_loop(self, run: _Run) -> None:
+        while True:
+            with self._cond:
+                while not run.stopping and run.outstanding > self._workers:
+                    self._cond.wait()
+                if run.stopping:
+                    return
+                free = self._capacity - run.outstanding
+                self._poked = False
+            try:
+                now = self._clock.time()
+                rows = self._claim(now, limit=free)
+                idle = 0.0 if rows else self._seconds_until_next_due(now)
+            except Exception:
+                log.exception("delivery dispatcher: claiming due deliveries failed")
+                rows, idle = [], MAX_IDLE_S
+            with self._cond:
+                run.outstanding += len(rows)
+            for row in rows:
+                run.jobs.put(row)
+            if rows:
+                continue
+            with self._cond:
+                self._cond.wait_for(lambda: self._poked or run.stopping, timeout=idle)
+
+    def _work_loop(self, run: _Run) -> None:
+        while True:
+            row = run.jobs.get()
+            if row is None:
+                return
+            try:
+                if run.stopping:
+                    self._release([row])
+                else:
+                    run.records.put(self._send(row))
+            except Exception:
+                # The lease stays; the row is sent again when it expires (at least once).
+                log.exception("delivery %s: attempt failed to complete", row.get("id"))
+            finally:
+                with self._cond:
+                    run.outstanding -= 1
+                    self._cond.notify_all()
+
+    def _write_loop(self, run: _Run) -> None:
+        while True:
+            batch = [run.records.get()]
+            while True:
+                try:
+                    batch.append(run.records.get_nowait())
+                except queue.Empty:
+                    break
+            records = [r for r in batch if r is not None]
+            if records:
+                try:
+                    self._write(records)
+                except Exception:
+                    log.exception("delivery writer: recording %d attempts failed", len(records))
+                with self._cond:
+                    if any(r.verdict.outcome == "retry" for r in records):
+                        self._poked = True
+                    self._cond.notify_all()
+            if len(records) < len(batch):
+                return

@@ -1,7 +1,13 @@
 """The outbound HTTP client for postbacks, behind a small protocol so tests can inject one.
 
-urllib3 rather than `requests` on this hot path: it is what requests wraps, minus the per-call
-session and hook machinery, and it keeps one connection pool across delivery workers.
+Two implementations keep the same contract (never raise; redirects are answers, not followed):
+- `simulator.keepalive.KeepAliveClient`, the one on the delivery hot path: plain HTTP/1.1 over
+  one persistent socket per worker thread and origin. A postback is a one-line GET answered by a
+  short body, and http.client's email-based header parsing or urllib3's pool and retry layers cost
+  two to three times its CPU (benchmarks/bench_firing.py: 0.71x a bare aiohttp loop against
+  0.32x with urllib3).
+- `simulator.urllib3_client.Urllib3Client`, pooled urllib3, the reference the first is tested
+  against.
 """
 
 from __future__ import annotations
@@ -10,12 +16,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import urllib3
+USER_AGENT = "postback-sim/0.1"
 
 
 @dataclass
 class HttpResult:
-    """What one attempt produced: a status and body, or an error (timeout, refused, reset)."""
+    """What one attempt produced: a status and body, or an error (timeout, refused, reset).
+
+    `fatal` marks a request that could not be made at all (a malformed URL): retrying it cannot
+    help, unlike a timeout or a refused connection.
+    """
 
     status: int | None
     body: str = ""
@@ -23,6 +33,12 @@ class HttpResult:
     error: str | None = None
     timed_out: bool = False
     latency_ms: float = 0.0
+    fatal: bool = False
+
+    def header(self, name: str) -> str | None:
+        """A response header by case-insensitive name."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
 class HttpClient(Protocol):
@@ -37,50 +53,6 @@ class HttpClient(Protocol):
     ) -> HttpResult: ...
 
 
-class Urllib3Client:
-    """Pooled, thread-safe client; never raises, every failure becomes an `HttpResult`."""
-
-    def __init__(self, maxsize: int = 32) -> None:
-        self._pool = urllib3.PoolManager(maxsize=maxsize, retries=False)
-
-    def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 10.0,
-    ) -> HttpResult:
-        start = time.perf_counter()
-        hdrs = {"User-Agent": "postback-sim/0.1", **(headers or {})}
-        try:
-            resp = self._pool.request(
-                method,
-                url,
-                body=body,
-                headers=hdrs,
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                redirect=False,
-                preload_content=True,
-            )
-        except urllib3.exceptions.TimeoutError as exc:
-            return HttpResult(None, error=f"timeout after {timeout:g}s ({type(exc).__name__})",
-                              timed_out=True, latency_ms=_ms(start))
-        except urllib3.exceptions.HTTPError as exc:
-            return HttpResult(None, error=_describe(exc), latency_ms=_ms(start))
-        except (ValueError, OSError) as exc:
-            return HttpResult(None, error=f"{type(exc).__name__}: {exc}", latency_ms=_ms(start))
-        text = resp.data.decode("utf-8", errors="replace")
-        return HttpResult(resp.status, text, dict(resp.headers), latency_ms=_ms(start))
-
-
-def _ms(start: float) -> float:
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since `start` (a perf_counter reading), for the attempt log."""
     return round((time.perf_counter() - start) * 1000, 2)
-
-
-def _describe(exc: Exception) -> str:
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-        return f"timeout: {reason}"
-    return f"{type(exc).__name__}: {reason or exc}"

@@ -7,19 +7,33 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Logs nothing per request: the runner and tests own the console."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 class BackgroundServer:
     """Serves a WSGI app on 127.0.0.1 in a daemon thread; port 0 picks a free port."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True
+    ) -> None:
+        handler = _QuietHandler if quiet else None
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=handler
+        )
         self._server.daemon_threads = True
         self.host = host
         self.port = self._server.server_port
+        # A short poll interval keeps stop() quick; tests start and stop many servers.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"http-{self.port}", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"http-{self.port}", daemon=True,
         )
 
     @property
