@@ -6,6 +6,7 @@ return; every shape is described in `simulator/network/openapi.json`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, request
@@ -40,8 +41,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 OFFER_FILTER = {"offer_id": integer(1)}
 
 
-def _paged(params: dict[str, Any]) -> tuple[int, int]:
-    return params.pop("limit", DEFAULT_LIMIT), params.pop("offset", 0)
+def _page(key: str, filters: dict[str, Any], lister: Callable[..., tuple[list, int]]) -> dict:
+    """One page of a filtered listing: `{key: rows, total, limit, offset}`."""
+    params = query(request.args, filters)
+    limit, offset = params.pop("limit", DEFAULT_LIMIT), params.pop("offset", 0)
+    rows, total = lister(services().store, params, limit, offset)
+    return {key: rows, "total": total, "limit": limit, "offset": offset}
 
 
 # -- offers ----------------------------------------------------------------------------------
@@ -156,10 +161,7 @@ CLICK_FILTERS = {"offer_id": integer(1), "sub": text(), **{s: text() for s in SU
 
 @bp.get("/clicks")
 def list_clicks() -> ResponseReturnValue:
-    params = query(request.args, CLICK_FILTERS)
-    limit, offset = _paged(params)
-    rows, total = clicks.list_clicks(services().store, params, limit, offset)
-    return {"clicks": rows, "total": total, "limit": limit, "offset": offset}
+    return _page("clicks", CLICK_FILTERS, clicks.list_clicks)
 
 
 @bp.post("/clicks")
@@ -192,10 +194,7 @@ CONVERSION_FILTERS = {"click": text(64), "offer_id": integer(1),
 
 @bp.get("/conversions")
 def list_conversions() -> ResponseReturnValue:
-    params = query(request.args, CONVERSION_FILTERS)
-    limit, offset = _paged(params)
-    rows, total = conversions.list_conversions(services().store, params, limit, offset)
-    return {"conversions": rows, "total": total, "limit": limit, "offset": offset}
+    return _page("conversions", CONVERSION_FILTERS, conversions.list_conversions)
 
 
 @bp.post("/conversions")
@@ -239,10 +238,7 @@ DELIVERY_FILTERS = {"status": choice("pending", "delivered", "failed"), "offer_i
 
 @bp.get("/deliveries")
 def list_deliveries() -> ResponseReturnValue:
-    params = query(request.args, DELIVERY_FILTERS)
-    limit, offset = _paged(params)
-    rows, total = deliveries.list_deliveries(services().store, params, limit, offset)
-    return {"deliveries": rows, "total": total, "limit": limit, "offset": offset}
+    return _page("deliveries", DELIVERY_FILTERS, deliveries.list_deliveries)
 
 
 @bp.get("/deliveries/<int:delivery_id>")

@@ -13,7 +13,7 @@ from typing import Any
 
 from simulator.config import SimConfig
 from simulator.platforms import google_ads_rows, google_errors, google_protojson
-from simulator.platforms.google_answer import Outcome
+from simulator.platforms.google_answer import Outcome, read_object
 from simulator.platforms.google_errors import ads_error
 from simulator.store import Store
 
@@ -91,12 +91,10 @@ def handle(
     denied = check_auth(headers, version, req_id)
     if denied:
         return denied
-    parsed, problem = google_protojson.parse_json(body_text)
-    if problem or not isinstance(parsed, dict):
-        message = problem or "Expected a JSON object."
-        return Outcome(400, google_errors.json_payload_error("", message),
-                       findings=[{"code": "INVALID_JSON", "field": None, "message": message}])
-    body = google_protojson.camelize(parsed)
+    read = read_object(body_text)
+    if isinstance(read, Outcome):
+        return read
+    parsed, body = read
     violations = google_protojson.violations(SCHEMA, body)
     if violations:
         first = violations[0]

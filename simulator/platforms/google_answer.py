@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.platforms import google_errors, google_protojson
+
 
 @dataclass
 class Outcome:
@@ -15,3 +17,16 @@ class Outcome:
     events: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     accepted: bool = False
+
+
+def read_object(body_text: str) -> Outcome | tuple[dict[str, Any], dict[str, Any]]:
+    """The request body as sent and in camelCase (protobuf JSON accepts snake_case and camelCase
+    alike), or the 400 both Google APIs answer when it is not a JSON object."""
+    parsed, problem = google_protojson.parse_json(body_text)
+    if problem or not isinstance(parsed, dict):
+        message = problem or "Expected a JSON object."
+        return Outcome(
+            400, google_errors.json_payload_error("", message),
+            findings=[{"code": "INVALID_JSON", "field": None, "message": message}],
+        )
+    return parsed, google_protojson.camelize(parsed)

@@ -17,7 +17,7 @@ from typing import Any
 
 from simulator.config import SimConfig
 from simulator.platforms import attribution, google_errors, google_protojson
-from simulator.platforms.google_answer import Outcome
+from simulator.platforms.google_answer import Outcome, read_object
 from simulator.platforms.google_errors import field_violation
 from simulator.store import Store
 
@@ -163,12 +163,10 @@ def handle(
                                                              METHOD),
                        findings=[{"code": "CREDENTIALS_MISSING", "field": None,
                                   "message": "no Authorization: Bearer header"}])
-    parsed, problem = google_protojson.parse_json(body_text)
-    if problem or not isinstance(parsed, dict):
-        message = problem or "Expected a JSON object."
-        return Outcome(400, google_errors.json_payload_error("", message),
-                       findings=[{"code": "INVALID_JSON", "field": None, "message": message}])
-    body = google_protojson.camelize(parsed)
+    read = read_object(body_text)
+    if isinstance(read, Outcome):
+        return read
+    parsed, body = read
     found = google_protojson.violations(SCHEMA, body)
     unparsed = [v for v in found if v.reason is None]
     if unparsed:
