@@ -42,12 +42,16 @@ def main() -> None:
 def serve(host: str, port: int, db: str) -> None:
     """Serve the partner network, the mock platforms and the dashboard (gunicorn)."""
     from simulator import SimConfig, create_app
-    from simulator.server import serve_production
+    from simulator.server import ListenError, ensure_can_listen, serve_production
 
     if db != ":memory:":
         parent = Path(db).expanduser().resolve().parent
         if not parent.is_dir():
             raise HarnessError(f"--db {db}: folder {parent} does not exist")
+    try:
+        ensure_can_listen(host, port)
+    except ListenError as exc:
+        raise HarnessError(str(exc)) from None
     click.echo(f"postback-sim serving on http://{host}:{port}/ (state in {db}); Ctrl-C stops")
     click.echo(f"  dashboard  http://{host}:{port}/")
     click.echo(f"  API        http://{host}:{port}/api/openapi.json")

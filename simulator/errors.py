@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,20 @@ _HTTP_CODES = {
 }
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` for ids. Werkzeug's own converter raises ValueError (an HTML-less 500) on a
+    path segment past Python's 4300-digit int limit; an id this long matches no route instead,
+    so it gets the JSON 404 like any other unknown id."""
+
+    regex = r"\d{1,18}"
+
+
 def register_error_handlers(app: Flask) -> None:
-    """JSON errors everywhere except the dashboard's HTML pages."""
+    """JSON errors everywhere except the dashboard's HTML pages.
+
+    Call before registering blueprints: it also installs the bounded `int` route converter.
+    """
+    app.url_map.converters["int"] = BoundedIntConverter
 
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> tuple[Response, int]:

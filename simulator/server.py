@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -56,11 +58,31 @@ class BackgroundServer:
         self.stop()
 
 
+class ListenError(Exception):
+    """(host, port) cannot be bound; the message is one line for the console."""
+
+
+def ensure_can_listen(host: str, port: int) -> None:
+    """Raise ListenError with a one-line reason when (host, port) cannot be bound."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            # As gunicorn binds: TIME_WAIT leftovers of a previous run do not count as in use.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as err:
+        raise ListenError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+
+
 def serve_production(
     app_factory: Callable[[], Flask], host: str, port: int, threads: int = 16
 ) -> None:
     """Run under gunicorn (gthread); the app is built inside the worker so the delivery
-    threads and the SQLite connection live in the process that serves requests."""
+    threads and the SQLite connection live in the process that serves requests.
+
+    Callers check the port first with `ensure_can_listen`, so a port in use is one line rather
+    than gunicorn's five seconds of retry logs.
+    """
     from gunicorn.app.base import BaseApplication
 
     from simulator.app import shutdown
@@ -74,6 +96,9 @@ def serve_production(
                 "threads": threads,
                 "timeout": 120,
                 "graceful_timeout": 5,
+                # gunicorn's default 4094-byte request line would answer a long tracking link
+                # with its own HTML 414; the app checks lengths and answers in JSON instead.
+                "limit_request_line": 0,
                 "accesslog": None,
                 "loglevel": "warning",
                 "worker_exit": lambda _arbiter, worker: shutdown(worker.wsgi)
@@ -86,4 +111,11 @@ def serve_production(
         def load(self) -> Flask:
             return app_factory()
 
-    _App().run()
+    arbiter_pid = os.getpid()
+    try:
+        _App().run()
+    except SystemExit as stop:
+        # gunicorn leaves by sys.exit, even on a clean Ctrl-C; returning lets the caller say
+        # "stopped". The forked worker re-raises so only the arbiter's process carries on.
+        if os.getpid() != arbiter_pid or stop.code not in (0, None):
+            raise

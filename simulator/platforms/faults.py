@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import time
@@ -82,7 +83,14 @@ def reset_connection(environ: dict[str, Any]) -> bool:
         return False
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.shutdown(socket.SHUT_RDWR)
+        # Closing the last descriptor of a zero-linger socket sends the RST; shutdown() would
+        # send a FIN. dup2 closes it in place, over a socket whose peer is gone, so the server's
+        # later reads see EOF and its writes EPIPE: a client that hung up, which werkzeug and
+        # gunicorn handle quietly.
+        placeholder, peer = socket.socketpair()
+        peer.close()
+        with placeholder:
+            os.dup2(placeholder.fileno(), sock.fileno())
     except OSError:
         return False
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,14 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_PARAMS = frozenset({"access_token", "appsecret_proof"})
 PLATFORMS = ("meta", "tiktok", "google_ads", "datamanager")
+# A token sent as a body field (Meta reads `access_token` from JSON, form or multipart bodies):
+# the JSON string value, the form value up to the next `&`, or the multipart part's value line.
+_BODY_SECRET = re.compile(
+    r'(?P<json>"(?:access_token|appsecret_proof)"\s*:\s*")(?P<jv>(?:[^"\\]|\\.)*)"'
+    r"|(?P<form>(?:^|&)(?:access_token|appsecret_proof)=)(?P<fv>[^&]*)"
+    r'|(?P<part>name="(?:access_token|appsecret_proof)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)'
+    r"(?P<pv>[^\r\n]*)"
+)
 
 
 def mask(value: str) -> str:
@@ -29,6 +38,21 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def mask_query(query: Mapping[str, str]) -> dict[str, str]:
     return {k: (mask(v) if k in SECRET_PARAMS else v) for k, v in query.items()}
+
+
+def mask_body(body: str) -> str:
+    """The raw body with any token field masked, so the journal (API, dashboard) never shows it."""
+
+    def masked(match: re.Match[str]) -> str:
+        if match["json"] is not None:
+            kept = mask(match["jv"])
+            # A cut through an escape sequence would leave invalid JSON.
+            return f'{match["json"]}{"…" if chr(92) in kept else kept}"'
+        if match["form"] is not None:
+            return f'{match["form"]}{mask(match["fv"])}'
+        return f'{match["part"]}{mask(match["pv"])}'
+
+    return _BODY_SECRET.sub(masked, body)
 
 
 def record(
@@ -60,7 +84,7 @@ def record(
             "path": path,
             "query": mask_query(query),
             "headers": mask_headers(headers),
-            "body": body,
+            "body": mask_body(body),
             "status": status,
             "response": response if isinstance(response, dict | list) else {"text": response},
             "accepted": accepted,

@@ -186,3 +186,15 @@ def test_no_field_value_makes_the_api_answer_500(client, path, schema):
         for value in ODD_VALUES:
             resp = client.post(path, json={**BASES[path], name: value})
             assert resp.status_code < 500, (name, value, resp.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE", "POST"], ids=str.lower)
+@pytest.mark.parametrize(
+    "prefix",
+    ["/api/offers/", "/api/postbacks/", "/api/links/", "/api/deliveries/", "/api/journal/",
+     "/api/ad-clicks/"],
+)
+def test_an_id_past_pythons_int_digit_limit_is_a_json_4xx_not_a_500(client, prefix, method):
+    resp = client.open(prefix + "9" * 5000, method=method, json={})
+    assert resp.status_code in (404, 405)
+    assert resp.json["error"]["code"] in ("not_found", "method_not_allowed")

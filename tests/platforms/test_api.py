@@ -262,9 +262,11 @@ def test_delay_fault_still_answers_normally(live_server, client, services):
 
 def test_reset_fault_drops_the_connection_and_is_journaled(live_server, client, services):
     client.post("/api/faults", json={"platform": "meta", "kind": "reset"})
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(requests.ConnectionError) as dropped:
         requests.post(live_server.url + META_URL,
                       json={"data": [meta_event(int(services.clock.time()))]}, timeout=10)
+    # A real RST, not a quiet close: the client sees "connection reset by peer".
+    assert "ConnectionResetError" in repr(dropped.value)
     # The server journals after dropping the socket: wait for the entry instead of racing it.
     entry = client.get("/api/journal?count=1&timeout=10").json["items"][-1]
     assert (entry["status"], entry["fault"]) == (0, "connection reset")
