@@ -35,6 +35,23 @@ def minimum_events(scenario: Scenario, platforms: set[str]) -> list[tuple[str, s
     return out
 
 
+def rejected_rows(entry: dict[str, Any]) -> dict[int, list[str]]:
+    """Rows an HTTP 200 answer still rejected (Google Ads partial failure): index -> error codes.
+
+    With partialFailure true, Google answers 200 and lists each failed row in
+    partialFailureError, located by `conversions[index]`; such a row is not accepted.
+    https://developers.google.com/google-ads/api/docs/best-practices/partial-failures
+    """
+    failure = (entry.get("response") or {}).get("partialFailureError") or {}
+    rows: dict[int, list[str]] = defaultdict(list)
+    for detail in failure.get("details") or []:
+        for error in detail.get("errors") or []:
+            path = (error.get("location") or {}).get("fieldPathElements") or [{}]
+            if isinstance(path[0].get("index"), int):
+                rows[path[0]["index"]] += [str(v) for v in (error.get("errorCode") or {}).values()]
+    return rows
+
+
 class Judge:
     """Checks one scenario's expectations against its context."""
 
@@ -111,14 +128,18 @@ class Judge:
                     journal_ids=sorted({e["id"] for e, _ in pairs}))
         requests = self.requests(platform, name, pairs)
         if "accepted" in item:
-            accepted = any(e.get("accepted") for e, _ in pairs)
+            refused = [code for e, ev in pairs
+                       for code in rejected_rows(e).get(ev.get("index"), [])]
+            accepted = any(e.get("accepted") and ev.get("index") not in rejected_rows(e)
+                           for e, ev in pairs)
             if accepted != item["accepted"]:
                 want = "accepted by" if item["accepted"] else "not accepted by"
+                why = f"; the platform rejected the event: {', '.join(refused)}" if refused else ""
                 yield self.finding(
                     "SCN-ACCEPTED", platform,
                     f"conversion {label}: expected it {want} {platform}, got "
                     f"{len(requests)} request(s) with statuses "
-                    f"{[e.get('status') for e in requests]}",
+                    f"{[e.get('status') for e in requests]}{why}",
                     expected=item["accepted"], received=accepted,
                     journal_ids=[e["id"] for e in requests])
         if "max_requests" in item and len(requests) > item["max_requests"]:

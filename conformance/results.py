@@ -62,8 +62,13 @@ class RunSummary:
 # Runner events: the runner yields these and never prints; reporters render them.
 @dataclass
 class RunStarted:
+    """`aborted` is the one-line reason when the harness cannot run at all (receiver or
+    simulator unreachable): every scenario then finishes as `error` with that reason."""
+
     total: int
     sim_url: str
+    receiver: str = ""
+    aborted: str | None = None
 
 
 @dataclass

@@ -106,6 +106,8 @@ def run(
     """
     options = options or RunOptions()
     began = time.monotonic()
+    host, port = profile.receiver_address
+    receiver = f"{host}:{port}"
     with ExitStack() as stack:
         sim_url = options.sim_url or ""
         try:
@@ -118,13 +120,14 @@ def run(
             client.set_global_postback(profile.postback_url)
             client.clear_faults()
         except (HarnessError, SimulatorError) as exc:
-            yield RunStarted(total=len(scenarios), sim_url=sim_url)
+            yield RunStarted(total=len(scenarios), sim_url=sim_url, receiver=receiver,
+                             aborted=str(exc))
             errors = [_harness_error(s, str(exc)) for s in scenarios]
             for error in errors:
                 yield ScenarioFinished(error)
             yield RunFinished(RunSummary(errors, time.monotonic() - began))
             return
-        yield RunStarted(total=len(scenarios), sim_url=sim_url)
+        yield RunStarted(total=len(scenarios), sim_url=sim_url, receiver=receiver)
         scenario_runner = ScenarioRunner(client, profile, options)
         results: dict[str, ScenarioResult] = {}
         runnable, alone = [], []

@@ -20,11 +20,14 @@ LABELS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP
 class ConsoleReporter:
     """Consumes runner events and writes human-readable progress and a summary."""
 
-    def __init__(self, stream: TextIO | None = None, color: bool | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, color: bool | None = None,
+                 errors: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.errors = errors or sys.stderr
         self.color = self.stream.isatty() if color is None else color
         self._done = 0
         self._total = 0
+        self._aborted = False
 
     def _paint(self, text: str, status: str) -> str:
         if not self.color:
@@ -39,7 +42,17 @@ class ConsoleReporter:
     def handle(self, event: RunEvent) -> None:
         if isinstance(event, RunStarted):
             self._total = event.total
-            self._write(f"postback-sim: running {event.total} scenario(s) against {event.sim_url}")
+            if event.aborted:
+                # Nothing ran: one line, not the same reason once per scenario.
+                self._aborted = True
+                self.errors.write(f"postback-sim: error: {event.aborted}\n")
+                self.errors.flush()
+                return
+            against = f"the receiver at {event.receiver}" if event.receiver else "the receiver"
+            self._write(f"postback-sim: running {event.total} scenario(s) against {against} "
+                        f"(simulator {event.sim_url})")
+        elif self._aborted:
+            return
         elif isinstance(event, ScenarioFinished):
             self._done += 1
             r = event.result

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from conformance.cli import main
 from conformance.demo import demo
 from conformance.paths import RECEIVERS
 from conformance.results import ScenarioFinished, ScenarioResult
@@ -73,3 +75,15 @@ def test_faulty_receiver_is_caught_by_the_right_rule_and_passes_the_rest(receive
         assert result.status in ("passed", "failed"), explain(result)
         unexpected = failing_rules(result) - allowed
         assert not unexpected, explain(result)
+
+
+def test_demo_command_passes_every_scenario_and_prints_the_report(tmp_path: Path) -> None:
+    report = tmp_path / "demo.json"
+    result = CliRunner().invoke(main, ["demo", "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"postback-sim: running {len(CATALOGUE)} scenario(s) against")
+    assert sum(" PASS " in line for line in lines) == len(CATALOGUE)
+    assert f"{len(CATALOGUE)} passed, 0 failed, 0 errors, 0 skipped in " in result.stdout
+    summary = yaml.safe_load(report.read_text(encoding="utf-8"))["summary"]
+    assert summary == {"passed": len(CATALOGUE), "failed": 0, "errors": 0, "skipped": 0}
