@@ -1,0 +1,141 @@
+"""Mock ingest: wrk POSTs Meta Conversions API requests (1-event and 100-event bodies) at the
+mock Meta endpoint of `postback-sim serve`, and at two peers in the same run: WireMock with a
+JSON-schema stub and its default unbounded journal, and Prism validating against OpenAPI.
+
+Targets (issue 6): >= 1.0x Prism's rate; >= 0.25x WireMock's request rate on 1-event bodies;
+>= 0.5x WireMock's events/s on 100-event bodies.
+
+    python benchmarks/bench_ingest.py [--quick] [--seconds S] [--rounds R] [--only ours,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import meta_contract
+import peers
+from environment import describe
+from processes import LOCALHOST, ManagedProcess, StartError, stop_on_sigterm
+from sim_processes import postback_sim_serve
+from stats import Series, fmt, ratio, verdict
+from wrk_load import run_wrk, write_post_script
+
+SIZES = (1, 100)
+SERVERS = ("ours", "wiremock", "prism", "what-if")
+LABELS = {"ours": "postback-sim (gunicorn gthread)", "wiremock": "WireMock", "prism": "Prism",
+          "what-if": "postback-sim + what-if fixes"}
+WHAT_IF_PATCHES = "fast-validate,no-dedup-scan,orjson-store"
+
+
+def start(name: str, root: Path, stack: ExitStack) -> ManagedProcess | None:
+    """Start a server; a peer that cannot start is reported and skipped, ours must start."""
+    factory = {"ours": postback_sim_serve, "wiremock": peers.wiremock, "prism": peers.prism,
+               "what-if": lambda folder: postback_sim_serve(folder, what_if=WHAT_IF_PATCHES)}
+    folder = root / name
+    folder.mkdir()
+    try:
+        return stack.enter_context(factory[name](folder))
+    except (FileNotFoundError, StartError) as exc:
+        if name == "ours":
+            raise
+        print(f"!! {LABELS[name]} not measured: {exc}", flush=True)
+        return None
+
+
+def journal_rows(root: Path, name: str) -> int:
+    db = root / name / "sim.db"
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per wrk run, 3 rounds")
+    parser.add_argument("--seconds", type=float, default=None, help="per wrk run (10)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--only", default="ours,wiremock,prism",
+                        help="comma-separated subset of ours,wiremock,prism,what-if (what-if: "
+                             "ours with the recommended fixes patched in, see what_if/)")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    chosen = [s for s in SERVERS if s in args.only.split(",")]
+    stop_on_sigterm()
+    print(describe("bench_ingest: mock Meta CAPI endpoint under wrk, vs WireMock and Prism",
+                   tools=("wrk", "java", "node"),
+                   extra={"wiremock": peers.wiremock_description(),
+                          "prism": peers.prism_description(),
+                          "ours": "python -m conformance.cli serve (= postback-sim serve), "
+                                  "SQLite file, jsonschema validation, every request journaled",
+                          "what-if": f"ours with benchmarks/what_if patches {WHAT_IF_PATCHES}"
+                                     if "what-if" in chosen else "not run",
+                          "load": f"wrk -t1 -c{args.connections} -d{seconds:g}s per run, "
+                                  f"{args.rounds} rounds, bodies of {SIZES} events, unique "
+                                  "event_id per event"}))
+    rates = {(s, n): Series(f"{LABELS[s]}, {n}-event body", "req/s")
+             for s in chosen for n in SIZES}
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-")))
+        servers = {name: start(name, root, stack) for name in chosen}
+        scripts = {n: write_post_script(root, f"meta{n}", meta_contract.body_template(n))
+                   for n in SIZES}
+        urls = {name: f"http://{LOCALHOST}:{proc.port}{meta_contract.PATH}?{meta_contract.QUERY}"
+                for name, proc in servers.items() if proc is not None}
+        for url in urls.values():  # warm-up: JIT (WireMock), imports and caches (all)
+            for n in SIZES:
+                run_wrk(url, seconds=min(seconds, 3.0), connections=args.connections,
+                        script=scripts[n])
+        for r in range(args.rounds):
+            for n in SIZES:
+                for name, url in urls.items():
+                    result = run_wrk(url, seconds=seconds, connections=args.connections,
+                                     script=scripts[n])
+                    note = "" if result.ok else (f"  !! non-2xx {result.non_2xx}, "
+                                                 f"socket errors {result.socket_errors}")
+                    rates[(name, n)].add(result.rate)
+                    print(f"round {r + 1} {n:>3}-event {LABELS[name]:<32} "
+                          f"{fmt(result.rate):>7} req/s {fmt(result.rate * n):>9} events/s  "
+                          f"p50 {fmt(result.latency_ms.get('p50', float('nan')))} ms "
+                          f"p99 {fmt(result.latency_ms.get('p99', float('nan')))} ms{note}",
+                          flush=True)
+        for name in ("ours", "what-if"):
+            if name in urls:
+                print(f"{LABELS[name]}: journal holds {journal_rows(root, name):,} requests",
+                      flush=True)
+    print()
+    for series in rates.values():
+        print(series.describe())
+    print()
+    checks = []
+    for mine in ("ours", "what-if"):
+        tag = "ours" if mine == "ours" else "what-if (ours + fixes)"
+        if (mine, 1) in rates and ("wiremock", 1) in rates:
+            checks.append((f"{tag} / WireMock req/s, 1-event",
+                           ratio(rates[(mine, 1)], rates[("wiremock", 1)]), 0.25))
+        if (mine, 100) in rates and ("wiremock", 100) in rates:
+            checks.append((f"{tag} / WireMock events/s, 100-event",
+                           ratio(rates[(mine, 100)], rates[("wiremock", 100)]), 0.5))
+        for n in SIZES:
+            if (mine, n) in rates and ("prism", n) in rates:
+                checks.append((f"{tag} / Prism req/s, {n}-event",
+                               ratio(rates[(mine, n)], rates[("prism", n)]), 1.0))
+    for label, value, target in checks:
+        print(f"RATIO {label} = {fmt(value)}x (target >= {target}x): {verdict(value, target)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        sys.exit(130)
