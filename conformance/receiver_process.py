@@ -80,6 +80,16 @@ def profile_for(receiver_url: str, platforms: dict[str, dict[str, str]] | None =
     }, source="demo profile")
 
 
+def terminate(process: subprocess.Popen[str]) -> None:
+    """Ask `process` to end, and kill it if it has not within a grace period."""
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 class ReceiverProcess:
     """A receiver subprocess; `start()` returns its URL once it says it is listening."""
 
@@ -133,12 +143,7 @@ class ReceiverProcess:
         if process is None:
             return
         if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            terminate(process)
         if self._reader is not None:
             self._reader.join(timeout=5)
         if process.stdout is not None:

@@ -1,5 +1,5 @@
 """Dashboard fixtures: a headless Chromium page (Debian's chromium through Playwright), a
-recording receiver on 127.0.0.1, and where screenshots go."""
+recording receiver on 127.0.0.1, the bundled reference receiver, and where screenshots go."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 
+from conformance.receiver_process import ReceiverProcess, receiver_env
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "receivers" / "reference.py"
 # Playwright waits (milliseconds): generous, since two cores are shared with other test runs.
 WAIT_MS = 15000
 
@@ -96,3 +99,11 @@ def receiver() -> Iterator[Receiver]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def reference_receiver(live_server: Any) -> Iterator[str]:
+    """The bundled reference receiver, forwarding to the live simulator's mocks."""
+    with ReceiverProcess(REFERENCE, receiver_env(live_server.url)) as process:
+        assert process.url is not None
+        yield process.url

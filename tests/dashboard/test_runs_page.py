@@ -3,27 +3,14 @@ reference receiver, followed to its findings and the HTML report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from conformance.receiver_process import POSTBACK_QUERY, ReceiverProcess, receiver_env
+from conformance.receiver_process import POSTBACK_QUERY
 
 pytestmark = pytest.mark.browser
-
-REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "receivers" / "reference.py"
-
-
-@pytest.fixture
-def reference_receiver(live_server: Any) -> Iterator[str]:
-    """The bundled reference receiver, forwarding to the live simulator's mocks."""
-    with ReceiverProcess(REFERENCE, receiver_env(live_server.url)) as process:
-        assert process.url is not None
-        yield process.url
-
 
 # ReceiverProcess.stop() leaves the child's stdout pipe open (reported to its owner).
 @pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")

@@ -4,31 +4,19 @@ sent to Meta and that it was right."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from conformance.receiver_process import ReceiverProcess, receiver_env
-
 pytestmark = pytest.mark.browser
 
-REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "receivers" / "reference.py"
 # (literal text before the macro, the macro's name): the profile's postback, built macro by macro.
 SEGMENTS = [
     ("/postback?click_id=", "sub1"), ("&source=", "sub2"), ("&payout=", "payout_amount"),
     ("&currency=", "offer_currency"), ("&txn=", "conversion_id"), ("&ts=", "timestamp"),
     ("&ip=", "user_ip"), ("&ua=", "user_agent"),
 ]
-
-
-@pytest.fixture
-def reference_receiver(live_server: Any) -> Iterator[str]:
-    with ReceiverProcess(REFERENCE, receiver_env(live_server.url)) as process:
-        assert process.url is not None
-        yield process.url
 
 
 # ReceiverProcess.stop() leaves the child's stdout pipe open (reported to its owner).

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from simulator.platforms import clickids, faults, journal
+from simulator.platforms import faults, journal
 
 URL = "/datamanager/v1/events:ingest"
 AUTH = {"Authorization": "Bearer ya29.test-token"}
 EMAIL_SHA256 = hashlib.sha256(b"john_smith@gmail.com").hexdigest()
-
-
-def issue_gclid(services, *, ago: timedelta = timedelta(days=1)) -> str:
-    rng = random.Random(services.store.count("ad_clicks"))
-    row = clickids.issue(services.store, services.clock, rng, "google",
-                         at=services.clock.now() - ago)
-    return row["click_id"]
 
 
 def rfc3339(when: datetime) -> str:
@@ -70,14 +62,14 @@ def violations(resp) -> list[dict[str, Any]]:
 
 # --- success ---------------------------------------------------------------------------------
 
-def test_valid_event_gets_a_request_id(client, services):
+def test_valid_event_gets_a_request_id(issue_gclid, client, services):
     resp = ingest(client, body([event(services, issue_gclid(services))]))
     assert resp.status_code == 200
     assert list(resp.json) == ["requestId"]
     assert resp.json["requestId"]
 
 
-def test_accepted_event_is_journaled_as_a_normalized_event(client, services):
+def test_accepted_event_is_journaled_as_a_normalized_event(issue_gclid, client, services):
     gclid = issue_gclid(services)
     sent = event(services, gclid)
     ingest(client, body([sent]))
@@ -96,7 +88,7 @@ def test_accepted_event_is_journaled_as_a_normalized_event(client, services):
     assert ev["findings"] == []
 
 
-def test_enums_are_accepted_as_integers_and_names_in_snake_case(client, services):
+def test_enums_are_accepted_as_integers_and_names_in_snake_case(issue_gclid, client, services):
     payload = {
         "destinations": [{"operating_account": {"account_type": 1, "account_id": "1"},
                           "product_destination_id": "2"}],
@@ -109,7 +101,7 @@ def test_enums_are_accepted_as_integers_and_names_in_snake_case(client, services
     assert ingest(client, payload).status_code == 200
 
 
-def test_case_flipped_gclid_is_accepted_but_journaled_as_modified(client, services):
+def test_case_flipped_gclid_is_accepted_but_journaled_as_modified(issue_gclid, client, services):
     gclid = issue_gclid(services)
     i = next(i for i, c in enumerate(gclid) if c.isalpha())
     mangled = gclid[:i] + gclid[i].swapcase() + gclid[i + 1:]
@@ -121,7 +113,7 @@ def test_case_flipped_gclid_is_accepted_but_journaled_as_modified(client, servic
 
 # --- errors ----------------------------------------------------------------------------------
 
-def test_missing_token_gets_unauthenticated(client, services):
+def test_missing_token_gets_unauthenticated(issue_gclid, client, services):
     resp = ingest(client, body([event(services, issue_gclid(services))]), headers={})
     assert resp.status_code == 401
     assert resp.json == {"error": {
@@ -139,7 +131,7 @@ def test_missing_token_gets_unauthenticated(client, services):
     assert entries(services)[0]["accepted"] is False
 
 
-def test_missing_event_timestamp_gets_the_full_error_model(client, services):
+def test_missing_event_timestamp_gets_the_full_error_model(issue_gclid, client, services):
     resp = ingest(client, body([event(services, issue_gclid(services), eventTimestamp=None)]))
     assert resp.status_code == 400
     assert resp.json == {"error": {
@@ -176,7 +168,9 @@ def test_missing_event_timestamp_gets_the_full_error_model(client, services):
     ids=["no-t", "no-offset", "lowercase-currency", "unknown-enum", "no-identifier",
          "unhashed-email"],
 )
-def test_invalid_event_is_refused_with_its_error_reason(client, services, changes, reason, field):
+def test_invalid_event_is_refused_with_its_error_reason(
+    issue_gclid, client, services, changes, reason, field
+):
     resp = ingest(client, body([event(services, issue_gclid(services), **changes)],
                                encoding="HEX"))
     assert resp.status_code == 400
@@ -185,7 +179,7 @@ def test_invalid_event_is_refused_with_its_error_reason(client, services, change
     assert (violation["reason"], violation["field"]) == (reason, field)
 
 
-def test_user_data_without_encoding_is_required_field_missing(client, services):
+def test_user_data_without_encoding_is_required_field_missing(issue_gclid, client, services):
     user_data = {"userIdentifiers": [{"emailAddress": EMAIL_SHA256}]}
     resp = ingest(client, body([event(services, issue_gclid(services), userData=user_data)]))
     [violation] = violations(resp)
@@ -195,14 +189,14 @@ def test_user_data_without_encoding_is_required_field_missing(client, services):
     assert ok.status_code == 200
 
 
-def test_hex_digest_under_base64_encoding_is_invalid_sha256_format(client, services):
+def test_hex_digest_under_base64_encoding_is_invalid_sha256_format(issue_gclid, client, services):
     user_data = {"userIdentifiers": [{"emailAddress": EMAIL_SHA256}]}
     resp = ingest(client, body([event(services, issue_gclid(services), userData=user_data)],
                                encoding="BASE64"))
     assert violations(resp)[0]["reason"] == "INVALID_SHA256_FORMAT"
 
 
-def test_one_invalid_event_rejects_the_whole_request(client, services):
+def test_one_invalid_event_rejects_the_whole_request(issue_gclid, client, services):
     gclid = issue_gclid(services)
     good = event(services, gclid)
     bad = event(services, gclid, transactionId="conv-2", currency="dollars")
@@ -214,7 +208,7 @@ def test_one_invalid_event_rejects_the_whole_request(client, services):
     assert len(entry["events"]) == 2
 
 
-def test_more_than_2000_events_is_too_many_events(client, services):
+def test_more_than_2000_events_is_too_many_events(issue_gclid, client, services):
     gclid = issue_gclid(services)
     resp = ingest(client, body([event(services, gclid, transactionId=f"t{i}")
                                 for i in range(2001)]))
@@ -223,7 +217,7 @@ def test_more_than_2000_events_is_too_many_events(client, services):
     assert (violation["reason"], violation["field"]) == ("TOO_MANY_EVENTS", "events")
 
 
-def test_unknown_field_is_a_json_payload_error(client, services):
+def test_unknown_field_is_a_json_payload_error(issue_gclid, client, services):
     resp = ingest(client, body([event(services, issue_gclid(services), clickId="x")]))
     assert resp.status_code == 400
     assert resp.json["error"]["message"] == (
@@ -231,14 +225,14 @@ def test_unknown_field_is_a_json_payload_error(client, services):
         "Cannot find field.")
 
 
-def test_missing_destinations_is_required_field_missing(client, services):
+def test_missing_destinations_is_required_field_missing(issue_gclid, client, services):
     resp = ingest(client, {"events": [event(services, issue_gclid(services))]})
     [violation] = violations(resp)
     assert (violation["reason"], violation["field"]) == ("REQUIRED_FIELD_MISSING",
                                                          "destinations")
 
 
-def test_injected_429_answers_resource_exhausted(client, services):
+def test_injected_429_answers_resource_exhausted(issue_gclid, client, services):
     faults.add(services.store, services.clock, platform="datamanager", kind="status",
                status=429, retry_after=3)
     resp = ingest(client, body([event(services, issue_gclid(services))]))
@@ -249,7 +243,7 @@ def test_injected_429_answers_resource_exhausted(client, services):
 
 # --- validateOnly ----------------------------------------------------------------------------
 
-def test_validate_only_answers_but_is_not_recorded_as_accepted(client, services):
+def test_validate_only_answers_but_is_not_recorded_as_accepted(issue_gclid, client, services):
     resp = ingest(client, body([event(services, issue_gclid(services))], validateOnly=True))
     assert resp.status_code == 200
     assert "requestId" in resp.json

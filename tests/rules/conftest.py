@@ -271,6 +271,10 @@ class Scenario:
         """Journal one request with the (overridden) conforming event for a conversion."""
         return self.request(platform, [self.event(platform, conversion, api, **kw)], api, ts)
 
+    def send_converted(self, platform: str, api: str | None = None, **overrides: Any):
+        """One conversion on an ad click and one request whose event has these overrides."""
+        return self.send(platform, self.converted(platform), api, **overrides)
+
     def findings(self, rule_id: str | None = None) -> list[Finding]:
         found = run_rules(self.ctx)
         return [f for f in found if rule_id is None or f.rule == rule_id]
