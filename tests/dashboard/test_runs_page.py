@@ -12,8 +12,6 @@ from conformance.receiver_process import POSTBACK_QUERY
 
 pytestmark = pytest.mark.browser
 
-# ReceiverProcess.stop() leaves the child's stdout pipe open (reported to its owner).
-@pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
 def test_a_scenario_run_started_from_the_page_shows_its_progress_and_report(
     page: Any, reference_receiver: str, screenshot: Any
 ) -> None:

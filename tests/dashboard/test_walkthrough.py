@@ -19,8 +19,6 @@ SEGMENTS = [
 ]
 
 
-# ReceiverProcess.stop() leaves the child's stdout pipe open (reported to its owner).
-@pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
 def test_a_user_builds_the_postback_simulates_a_meta_click_and_sees_a_clean_meta_request(
     page: Any, reference_receiver: str, screenshot: Any
 ) -> None:
