@@ -136,6 +136,34 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_platform_ts ON journal(platform, ts);
 
+-- The dedup keys of accepted journal entries, one row per event that has an event_id (written by
+-- journal.record in the entry's transaction), so a platform finds an earlier event by an index
+-- lookup rather than by reading every recent journal body (docs/performance.md, Mock ingest).
+CREATE TABLE IF NOT EXISTS journal_events (
+    journal_id    INTEGER NOT NULL REFERENCES journal(id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,          -- index in the entry's `events`
+    platform      TEXT NOT NULL,
+    event_name    TEXT,
+    event_id      TEXT NOT NULL,
+    field_prefix  TEXT,                      -- the event's path in the request, e.g. data[0]
+    ts            REAL NOT NULL,             -- the journal entry's ts
+    PRIMARY KEY (journal_id, position)
+);
+CREATE INDEX IF NOT EXISTS journal_events_key
+    ON journal_events(platform, event_id, event_name, ts);
+
+-- A database made before journal_events existed: index its accepted entries once
+-- (user_version 1 = journal_events is complete).
+INSERT OR IGNORE INTO journal_events
+    (journal_id, position, platform, event_name, event_id, field_prefix, ts)
+SELECT j.id, e.key, j.platform, json_extract(e.value, '$.event_name'),
+       json_extract(e.value, '$.event_id'), json_extract(e.value, '$.field_prefix'), j.ts
+FROM journal AS j,
+     json_each(CASE WHEN json_valid(j.events) THEN j.events ELSE '[]' END) AS e
+WHERE (SELECT user_version FROM pragma_user_version) < 1 AND j.accepted = 1
+  AND json_type(e.value, '$.event_id') = 'text';
+PRAGMA user_version = 1;
+
 CREATE TABLE IF NOT EXISTS faults (
     id           INTEGER PRIMARY KEY,
     platform     TEXT NOT NULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -17,6 +17,8 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_PARAMS = frozenset({"access_token", "appsecret_proof"})
 PLATFORMS = ("meta", "tiktok", "google_ads", "datamanager")
+# Stays under SQLite's oldest limit of 999 parameters per statement.
+_IDS_PER_QUERY = 500
 # A token sent as a body field (Meta reads `access_token` from JSON, form or multipart bodies):
 # the JSON string value, the form value up to the next `&`, or the multipart part's value line.
 _BODY_SECRET = re.compile(
@@ -42,6 +44,8 @@ def mask_query(query: Mapping[str, str]) -> dict[str, str]:
 
 def mask_body(body: str) -> str:
     """The raw body with any token field masked, so the journal (API, dashboard) never shows it."""
+    if "access_token" not in body and "appsecret_proof" not in body:
+        return body  # the usual case, and a substring test is far cheaper than the regex
 
     def masked(match: re.Match[str]) -> str:
         if match["json"] is not None:
@@ -73,28 +77,65 @@ def record(
     accepted: bool = False,
     fault: str | None = None,
 ) -> int:
-    """Store one request and the answer sent; returns the journal id."""
+    """Store one request and the answer sent; returns the journal id.
+
+    An accepted entry's events with an event_id also go to `journal_events`, in the same
+    transaction, so dedup lookups (`earlier_events`) never read the journal itself.
+    """
     now = clock.now()
-    return store.insert(
-        "journal",
-        {
-            "platform": platform,
-            "api": api,
-            "method": method,
-            "path": path,
-            "query": mask_query(query),
-            "headers": mask_headers(headers),
-            "body": mask_body(body),
-            "status": status,
-            "response": response if isinstance(response, dict | list) else {"text": response},
-            "accepted": accepted,
-            "fault": fault,
-            "findings": findings or [],
-            "events": events or [],
-            "received_at": iso(now),
-            "ts": now.timestamp(),
-        },
-    )
+    row = {
+        "platform": platform,
+        "api": api,
+        "method": method,
+        "path": path,
+        "query": mask_query(query),
+        "headers": mask_headers(headers),
+        "body": mask_body(body),
+        "status": status,
+        "response": response if isinstance(response, dict | list) else {"text": response},
+        "accepted": accepted,
+        "fault": fault,
+        "findings": findings or [],
+        "events": events or [],
+        "received_at": iso(now),
+        "ts": now.timestamp(),
+    }
+    keyed = [(i, e) for i, e in enumerate(events or []) if isinstance(e.get("event_id"), str)]
+    if not (accepted and keyed):
+        return store.insert("journal", row)
+    with store.transaction():
+        journal_id = store.insert("journal", row)
+        store.execute_many(
+            "INSERT INTO journal_events (journal_id, position, platform, event_name, event_id, "
+            "field_prefix, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(journal_id, i, platform, _text(e.get("event_name")), e["event_id"],
+              _text(e.get("field_prefix")), row["ts"]) for i, e in keyed],
+        )
+    return journal_id
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def earlier_events(
+    store: Store, platform: str, event_ids: Iterable[str], since: float
+) -> dict[tuple[str | None, str], tuple[int, str | None]]:
+    """(event_name, event_id) -> (journal id, field_prefix) of its latest accepted entry since
+    `since`, first event of that entry; one indexed query per chunk of IDs."""
+    ids = sorted(set(event_ids))
+    found: dict[tuple[str | None, str], tuple[int, str | None]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start:start + _IDS_PER_QUERY]
+        rows = store.query(
+            "SELECT journal_id, event_name, event_id, field_prefix FROM journal_events "
+            f"WHERE platform = ? AND event_id IN ({', '.join('?' * len(chunk))}) AND ts >= ? "
+            "ORDER BY journal_id DESC, position",
+            [platform, *chunk, since],
+        )
+        for r in rows:
+            found.setdefault((r["event_name"], r["event_id"]), (r["journal_id"], r["field_prefix"]))
+    return found
 
 
 def entry(row: Row) -> Row:

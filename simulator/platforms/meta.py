@@ -12,7 +12,8 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from simulator.platforms import intake
-from simulator.platforms.meta_events import mark_duplicates, normalize
+from simulator.platforms.attribution import issued_clicks
+from simulator.platforms.meta_events import fbclid_of, mark_duplicates, normalize
 from simulator.platforms.meta_parse import (
     MetaError,
     access_token,
@@ -75,7 +76,8 @@ def events(version: str, pixel_id: str) -> Response:
 
     now = svc.clock.time()
     window = _window_days(svc)
-    parsed = [normalize(svc.store, item, i, now=now, window_days=window)
+    issued = issued_clicks(svc.store, "fbclid", map(fbclid_of, items))
+    parsed = [normalize(svc.store, item, i, now=now, window_days=window, issued=issued)
               for i, item in enumerate(items)]
     mark_duplicates(svc.store, parsed, now)
     findings = [f for event in parsed for f in event["findings"]]

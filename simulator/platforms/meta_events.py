@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote_plus
 
 from simulator.platforms.attribution import attribute
-from simulator.store import Store
+from simulator.platforms.journal import earlier_events
+from simulator.store import Row, Store
 
 # fb.{subdomain_index}.{creation_time}.{fbclid}[.{appendix}] [official: parameters/fbp-and-fbc;
 # parameter-builder-library: the appendix is 8 characters, or 2 in its legacy form]
@@ -99,10 +100,21 @@ def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def fbclid_of(event: Any) -> str | None:
+    """The fbclid an event's fbc carries, if any (to look a request's clicks up at once)."""
+    user = event.get("user_data") if isinstance(event, dict) else None
+    fbc = user.get("fbc") if isinstance(user, dict) else None
+    return read_fbc(fbc, "")[0] if isinstance(fbc, str) and fbc else None
+
+
 def normalize(
-    store: Store, event: Any, index: int, *, now: float, window_days: float | None
+    store: Store, event: Any, index: int, *, now: float, window_days: float | None,
+    issued: Mapping[str, Row] | None = None,
 ) -> dict[str, Any]:
-    """One NormalizedEvent (ARCHITECTURE.md) for `data[index]`, attributed and diagnosed."""
+    """One NormalizedEvent (ARCHITECTURE.md) for `data[index]`, attributed and diagnosed.
+
+    `issued`: the request's issued clicks (`attribution.issued_clicks`), saving a query.
+    """
     prefix = f"data[{index}]"
     body = event if isinstance(event, dict) else {}
     user = body.get("user_data") if isinstance(body.get("user_data"), dict) else {}
@@ -118,7 +130,8 @@ def normalize(
         findings += fbc_problems
         if fbclid:
             click_id = {"kind": "fbclid", "value": fbclid, "field": field}
-    outcome = attribute(store, "fbclid", fbclid, event_ts=event_time, window_days=window_days)
+    outcome = attribute(store, "fbclid", fbclid, event_ts=event_time, window_days=window_days,
+                        issued=issued)
     if isinstance(fbc, str) and fbc and not fbclid:
         outcome["detail"] = "fbc was sent but no fbclid could be read from it"
     if outcome["status"] == "modified":
@@ -147,29 +160,22 @@ def normalize(
     }
 
 
-def _earlier(store: Store, key: tuple[str, str], now: float) -> str | None:
-    """Where an accepted Meta event with the same event_name and event_id was last seen."""
-    rows = store.query(
-        "SELECT id, events FROM journal WHERE platform = 'meta' AND accepted = 1 AND ts >= ? "
-        "AND (instr(body, ?) > 0 OR instr(body, ?) > 0) ORDER BY id DESC LIMIT 50",
-        (now - DEDUP_WINDOW_S, key[1], quote_plus(key[1])),
-    )
-    for row in rows:
-        for event in row["events"]:
-            if (event.get("event_name"), event.get("event_id")) == key:
-                return f"journal entry {row['id']}, {event['field_prefix']}"
-    return None
-
-
 def mark_duplicates(store: Store, events: list[dict[str, Any]], now: float) -> None:
     """Add a finding to each event Meta would drop as a duplicate of an earlier one."""
+    keyed = [e for e in events
+             if isinstance(e["event_name"], str) and e["event_id"] is not None]
+    if not keyed:
+        return
+    journaled = earlier_events(store, "meta", (e["event_id"] for e in keyed),
+                               now - DEDUP_WINDOW_S)
     seen: dict[tuple[str, str], str] = {}
-    for event in events:
+    for event in keyed:
         name, event_id = event["event_name"], event["event_id"]
-        if not isinstance(name, str) or event_id is None:
-            continue
         key = (name, event_id)
-        earlier = seen.get(key) or _earlier(store, key, now)
+        earlier = seen.get(key)
+        if earlier is None and key in journaled:
+            journal_id, prefix = journaled[key]
+            earlier = f"journal entry {journal_id}, {prefix}"
         if earlier is None:
             seen[key] = f"this request, {event['field_prefix']}"
             continue
