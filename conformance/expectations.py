@@ -10,6 +10,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote_plus
 
 from conformance.context import ScenarioContext, _fbclid_of, event_seconds
 from conformance.findings import Finding, describe
@@ -33,6 +34,39 @@ def minimum_events(scenario: Scenario, platforms: set[str]) -> list[tuple[str, s
         if item["platform"] in platforms and low:
             out.append((item["conversion"], item["platform"], low))
     return out
+
+
+def minimum_met(wanted: list[tuple[str, str, int]], conversions: dict[str, dict[str, Any]],
+                entries: list[dict[str, Any]]) -> bool:
+    """True once the journal entries hold every minimum of `minimum_events` for the conversions
+    (by name) the scenario played."""
+    for name, platform, low in wanted:
+        for each in (list(conversions) if name == "*" else [name]):
+            ids = _needles_of(conversions[each])
+            hits = sum(len(e.get("events") or []) or 1 for e in entries
+                       if e.get("platform") == platform and mentions(e, ids))
+            if hits < low:
+                return False
+    return True
+
+
+def _needles_of(conversion: dict[str, Any]) -> list[str]:
+    needles = [conversion["conversion_id"]]
+    ad_click = (conversion.get("click") or {}).get("ad_click")
+    if ad_click:
+        needles.append(ad_click["click_id"])
+    ip = (conversion.get("click") or {}).get("ip")
+    if ip:
+        needles.append(ip)
+    return needles
+
+
+def mentions(entry: dict[str, Any], needles: list[str]) -> bool:
+    """True when the raw body carries any needle (URL-decoded too: Meta accepts form bodies)."""
+    body = entry.get("body") or ""
+    decoded = unquote_plus(body) if "%" in body or "+" in body else body
+    lowered = decoded.lower()
+    return any(n and (n in body or n in decoded or n.lower() in lowered) for n in needles)
 
 
 def rejected_rows(entry: dict[str, Any]) -> dict[int, list[str]]:

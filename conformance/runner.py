@@ -1,16 +1,17 @@
 """The runner: plays scenarios through a simulator against a receiver and yields events.
 
 It never prints. `run()` starts its own simulator in-process unless given `sim_url`, checks the
-receiver answers first, runs scenarios concurrently where their requests can be told apart
-(scenarios that arm platform faults run alone), waits on the journal instead of sleeping, and
-judges each scenario with the rules registry plus the scenario's own expectations.
+receiver answers first, runs scenarios concurrently where their requests can be told apart, waits
+on the journal instead of sleeping, and judges each scenario with the rules registry plus the
+scenario's own expectations. A fault armed for a platform is consumed by the next request to it,
+whoever sent it, so platforms are locked reader/writer style: a scenario shares its platforms, a
+scenario that arms faults holds those exclusively (see `claims_of` and `_run_scheduled`).
 """
 
 from __future__ import annotations
 
 import queue
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +19,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
 
 from conformance.context import ScenarioContext
 from conformance.errors import ConformanceError
-from conformance.expectations import Judge, expected_findings, minimum_events
+from conformance.expectations import Judge, expected_findings, minimum_events, minimum_met
+from conformance.expectations import mentions as _mentions
 from conformance.findings import Finding
 from conformance.profile import Profile, load_profile
 from conformance.results import (
@@ -35,12 +36,12 @@ from conformance.results import (
     ScenarioStarted,
 )
 from conformance.scenario import Scenario, load_catalogue, select
-from conformance.simclient import SimClient, SimulatorError
+from conformance.simclient import AD_CLICK_PLATFORM, SimClient, SimulatorError
 from conformance.steps import Addresses, Played, StepError, StepPlayer
 
 FAILING_SEVERITIES = frozenset({"must", "error"})
 DEFAULT_PORT = 8000
-DEFAULT_WORKERS = 4
+DEFAULT_WORKERS = 8
 CONNECT_TIMEOUT_S = 3.0
 ASYNC_GRACE_S = 3.0
 
@@ -130,7 +131,7 @@ def run(
         yield RunStarted(total=len(scenarios), sim_url=sim_url, receiver=receiver)
         scenario_runner = ScenarioRunner(client, profile, options)
         results: dict[str, ScenarioResult] = {}
-        runnable, alone = [], []
+        runnable = []
         for scenario in scenarios:
             if not scenario_runner.platforms_of(scenario):
                 result = ScenarioResult(
@@ -139,15 +140,13 @@ def run(
                     error=f"the profile lists none of {', '.join(scenario.platforms)}")
                 results[scenario.id] = result
                 yield ScenarioFinished(result)
-            elif scenario.fault_platforms:
-                alone.append(scenario)
             else:
                 runnable.append(scenario)
-        for batch, workers in ((runnable, options.workers), (alone, 1)):
-            for event in _run_batch(scenario_runner.run_one, batch, workers):
-                if isinstance(event, ScenarioFinished):
-                    results[event.result.id] = event.result
-                yield event
+        jobs = [(s, claims_of(s, scenario_runner.platforms_of(s))) for s in by_priority(runnable)]
+        for event in _run_scheduled(scenario_runner.run_one, jobs, options.workers):
+            if isinstance(event, ScenarioFinished):
+                results[event.result.id] = event.result
+            yield event
         ordered = [results[s.id] for s in scenarios if s.id in results]
         yield RunFinished(RunSummary(ordered, time.monotonic() - began))
 
@@ -176,30 +175,72 @@ def _harness_error(scenario: Scenario, reason: str) -> ScenarioResult:
                           tags=scenario.tags, error=reason)
 
 
-def _run_batch(
+Claims = dict[str, bool]  # platform family -> held exclusively
+
+
+def claims_of(scenario: Scenario, platforms: set[str]) -> Claims:
+    """The platform families a scenario locks, exclusive where it arms faults.
+
+    Families, not platforms: a receiver may forward one Google click to Google Ads and Data
+    Manager alike, so a fault on one must not meet the other's traffic either.
+    """
+    family = {p: AD_CLICK_PLATFORM.get(p, p) for p in {*platforms, *scenario.fault_platforms}}
+    claims = {family[p]: False for p in platforms}
+    for platform in scenario.fault_platforms:
+        claims[family[platform]] = True
+    return claims
+
+
+def conflict(a: Claims, b: Claims) -> bool:
+    """Two scenarios may not overlap when one holds exclusively a family the other touches."""
+    return any(a[k] or b[k] for k in a.keys() & b.keys())
+
+
+def by_priority(scenarios: list[Scenario]) -> list[Scenario]:
+    """Fault scenarios first (they stop traffic on their platform), then the longest: the
+    critical path then starts at once instead of ending the run with a serial tail."""
+    return sorted(scenarios, key=lambda s: (not s.fault_platforms, -len(s.steps)))
+
+
+def _run_scheduled(
     run_one: Callable[[Scenario, Callable[[RunEvent], None]], ScenarioResult],
-    scenarios: list[Scenario],
+    jobs: list[tuple[Scenario, Claims]],
     workers: int,
 ) -> Iterator[RunEvent]:
-    """Run scenarios on `workers` threads, yielding their events as they happen."""
-    if not scenarios:
-        return
-    events: queue.Queue[RunEvent | None] = queue.Queue()
+    """Run scenarios on up to `workers` threads, yielding their events as they happen.
 
-    def work(scenario: Scenario) -> None:
+    A job starts, in list order, once a lane is free and it conflicts with no running job and no
+    earlier job still waiting: a waiting fault scenario is not overtaken by new readers of its
+    platform (no starvation), and two jobs that conflict never overlap.
+    """
+    if not jobs:
+        return
+    events: queue.Queue[RunEvent | int] = queue.Queue()
+
+    def work(index: int, scenario: Scenario) -> None:
         try:
             events.put(ScenarioFinished(run_one(scenario, events.put)))
         finally:
-            events.put(None)
+            events.put(index)
 
+    waiting = list(enumerate(jobs))
+    running: dict[int, Claims] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scenario") as pool:
-        for scenario in scenarios:
-            pool.submit(work, scenario)
-        remaining = len(scenarios)
-        while remaining:
+        while waiting or running:
+            held = list(running.values())
+            for index, (scenario, claims) in list(waiting):
+                if len(running) >= max(1, workers):
+                    break
+                if any(conflict(claims, other) for other in held):
+                    held.append(claims)
+                    continue
+                waiting.remove((index, (scenario, claims)))
+                running[index] = claims
+                held.append(claims)
+                pool.submit(work, index, scenario)
             event = events.get()
-            if event is None:
-                remaining -= 1
+            if isinstance(event, int):
+                del running[event]
             else:
                 yield event
 
@@ -213,7 +254,6 @@ class ScenarioRunner:
         self.settle = (profile.settle_seconds if options.settle_seconds is None
                        else options.settle_seconds)
         self.addresses = Addresses()
-        self._fault_lock = threading.Lock()
 
     def platforms_of(self, scenario: Scenario) -> set[str]:
         """The scenario's platforms the profile lists (the ones tested)."""
@@ -224,14 +264,12 @@ class ScenarioRunner:
         emit(ScenarioStarted(scenario.id, scenario.title))
         began = time.monotonic()
         try:
-            if scenario.fault_platforms:
-                with self._fault_lock:
-                    try:
-                        result = self._run(scenario)
-                    finally:
-                        self.client.clear_faults()
-            else:
+            try:
                 result = self._run(scenario)
+            finally:
+                # Only its own platforms: other platforms' fault scenarios may be running.
+                for platform in sorted(scenario.fault_platforms):
+                    self.client.clear_faults(platform)
         except (StepError, SimulatorError, HarnessError) as exc:
             result = _harness_error(scenario, str(exc))
         except Exception as exc:  # a harness bug must cost one scenario, not the run
@@ -251,7 +289,7 @@ class ScenarioRunner:
         # grace period, not the whole timeout, so a silent receiver fails fast.
         deadline = min(deadline, time.monotonic() + max(ASYNC_GRACE_S, 3 * self.settle))
         journal = self._await_events(scenario, played, platforms, started, deadline)
-        deliveries = [self.client.delivery(i) for i in played.all_delivery_ids]
+        deliveries = self.client.deliveries(played.all_delivery_ids)
         ctx = self._context(scenario, played, journal, deliveries, started)
         findings = self._judge(scenario, ctx, played, platforms)
         expected, missing = expected_findings(scenario, ctx, findings, platforms)
@@ -273,32 +311,30 @@ class ScenarioRunner:
                       started: float, deadline: float) -> list[dict[str, Any]]:
         """The scenario's journal entries once the expected minimums are there (or the timeout),
         plus a settle window that catches late duplicates and unwanted requests."""
-        since = started - 1.0
-        wanted = minimum_events(scenario, platforms)
-        seen = self.client.journal(since=since)
-        while wanted and not self._satisfied(wanted, played, self._mine(seen, played)):
+        since, wanted = started - 1.0, minimum_events(scenario, platforms)
+        seen: list[dict[str, Any]] = []
+        mine: list[dict[str, Any]] = []
+
+        def read(timeout: float | None) -> None:
+            # Only entries after the last one read: each poll decodes new entries only.
+            after = seen[-1]["id"] if seen else None
+            new = (self.client.journal(since=since, after_id=after) if timeout is None else
+                   self.client.wait_journal(after_id=after, since=since, count=1,
+                                            timeout=timeout))
+            seen.extend(new)
+            mine.extend(self._mine(new, played))
+
+        read(None)
+        while wanted and not minimum_met(wanted, played.conversions, mine):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            seen = self.client.wait_journal(after_id=None, since=since, count=len(seen) + 1,
-                                            timeout=min(remaining, 2.0))
+            read(min(remaining, 2.0))
         settle_until = time.monotonic() + self.settle
         while (remaining := settle_until - time.monotonic()) > 0:
-            seen = self.client.wait_journal(after_id=None, since=since, count=len(seen) + 1,
-                                            timeout=remaining)
-        return self._mine(self.client.journal(since=since), played)
-
-    def _satisfied(self, wanted: list[tuple[str, str, int]], played: Played,
-                   entries: list[dict[str, Any]]) -> bool:
-        for name, platform, low in wanted:
-            names = list(played.conversions) if name == "*" else [name]
-            for each in names:
-                ids = _needles_of(played, each)
-                hits = sum(len(e.get("events") or []) or 1 for e in entries
-                           if e.get("platform") == platform and _mentions(e, ids))
-                if hits < low:
-                    return False
-        return True
+            read(remaining)
+        read(None)
+        return mine
 
     @staticmethod
     def _mine(entries: list[dict[str, Any]], played: Played) -> list[dict[str, Any]]:
@@ -343,23 +379,3 @@ class ScenarioRunner:
                          if (f.rule, f.message) not in seen]
         findings += Judge(scenario, ctx, played.conversions, platforms).run()
         return findings
-
-
-def _needles_of(played: Played, name: str) -> list[str]:
-    conversion = played.conversions[name]
-    needles = [conversion["conversion_id"]]
-    ad_click = (conversion.get("click") or {}).get("ad_click")
-    if ad_click:
-        needles.append(ad_click["click_id"])
-    ip = (conversion.get("click") or {}).get("ip")
-    if ip:
-        needles.append(ip)
-    return needles
-
-
-def _mentions(entry: dict[str, Any], needles: list[str]) -> bool:
-    """True when the raw body carries any needle (URL-decoded too: Meta accepts form bodies)."""
-    body = entry.get("body") or ""
-    decoded = unquote_plus(body) if "%" in body or "+" in body else body
-    lowered = decoded.lower()
-    return any(n and (n in body or n in decoded or n.lower() in lowered) for n in needles)
