@@ -22,7 +22,7 @@ COUNTS = {
     "at_most_one": (0, 1, "at most one event"),
     "at_least_one": (1, None, "at least one event"),
 }
-DEFAULT_DOC = "https://developers.facebook.com/docs/marketing-api/conversions-api"
+DEFAULT_DOC = "https://developers.facebook.com/documentation/ads-commerce/conversions-api"
 Pair = tuple[dict[str, Any], dict[str, Any]]
 
 
