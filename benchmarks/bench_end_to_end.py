@@ -187,9 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 conversions, 3 rounds")
     parser.add_argument("--count", type=int, default=None, help="conversions per round (10,000)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--what-if", default="", metavar="PATCHES",
-                        help="serve with benchmarks/what_if patches, e.g. "
-                             "fast-validate,no-dedup-scan,orjson-store (measures a fix)")
     args = parser.parse_args(argv)
     count = args.count or (1_000 if args.quick else 10_000)
     stop_on_sigterm()
@@ -198,8 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                                   f"fresh postback-sim serve (gunicorn, SQLite file) and "
                                   f"receiver per side and round, "
                                   f"{CLIENT_THREADS} API client threads, reference receiver "
-                                  f"subprocess; peer: aiohttp x{PEER_CONCURRENCY} -> receiver",
-                          "what-if": args.what_if or "none (the code as it is)"}))
+                                  f"subprocess; peer: aiohttp x{PEER_CONCURRENCY} -> receiver"}))
     ours = Series("simulator -> receiver -> Meta mock", "conversions/s")
     peer = Series("aiohttp -> receiver -> Meta mock", "postbacks/s")
     p50s, p99s = Series("ours p50 latency", "ms"), Series("ours p99 latency", "ms")
@@ -215,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 with ExitStack() as stack:
                     folder = root / f"{side}-{r + 1}"
                     folder.mkdir()
-                    sim = stack.enter_context(postback_sim_serve(folder, what_if=args.what_if))
+                    sim = stack.enter_context(postback_sim_serve(folder))
                     api = f"http://127.0.0.1:{sim.port}"
                     receiver_proc = stack.enter_context(reference_receiver(folder, api))
                     receiver = f"http://127.0.0.1:{receiver_proc.port}"

@@ -28,16 +28,13 @@ from stats import Series, fmt, ratio, verdict
 from wrk_load import run_wrk, write_post_script
 
 SIZES = (1, 100)
-SERVERS = ("ours", "wiremock", "prism", "what-if")
-LABELS = {"ours": "postback-sim (gunicorn gthread)", "wiremock": "WireMock", "prism": "Prism",
-          "what-if": "postback-sim + what-if fixes"}
-WHAT_IF_PATCHES = "fast-validate,no-dedup-scan,orjson-store"
+SERVERS = ("ours", "wiremock", "prism")
+LABELS = {"ours": "postback-sim (gunicorn gthread)", "wiremock": "WireMock", "prism": "Prism"}
 
 
 def start(name: str, root: Path, stack: ExitStack) -> ManagedProcess | None:
     """Start a server; a peer that cannot start is reported and skipped, ours must start."""
-    factory = {"ours": postback_sim_serve, "wiremock": peers.wiremock, "prism": peers.prism,
-               "what-if": lambda folder: postback_sim_serve(folder, what_if=WHAT_IF_PATCHES)}
+    factory = {"ours": postback_sim_serve, "wiremock": peers.wiremock, "prism": peers.prism}
     folder = root / name
     folder.mkdir()
     try:
@@ -64,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--only", default="ours,wiremock,prism",
-                        help="comma-separated subset of ours,wiremock,prism,what-if (what-if: "
-                             "ours with the recommended fixes patched in, see what_if/)")
+                        help="comma-separated subset of ours,wiremock,prism")
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     chosen = [s for s in SERVERS if s in args.only.split(",")]
@@ -75,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                    extra={"wiremock": peers.wiremock_description(),
                           "prism": peers.prism_description(),
                           "ours": "python -m conformance.cli serve (= postback-sim serve), "
-                                  "SQLite file, jsonschema validation, every request journaled",
-                          "what-if": f"ours with benchmarks/what_if patches {WHAT_IF_PATCHES}"
-                                     if "what-if" in chosen else "not run",
+                                  "SQLite file, fastjsonschema validation, every request journaled",
                           "load": f"wrk -t1 -c{args.connections} -d{seconds:g}s per run, "
                                   f"{args.rounds} rounds, bodies of {SIZES} events, unique "
                                   "event_id per event"}))
@@ -107,27 +101,24 @@ def main(argv: list[str] | None = None) -> int:
                           f"p50 {fmt(result.latency_ms.get('p50', float('nan')))} ms "
                           f"p99 {fmt(result.latency_ms.get('p99', float('nan')))} ms{note}",
                           flush=True)
-        for name in ("ours", "what-if"):
-            if name in urls:
-                print(f"{LABELS[name]}: journal holds {journal_rows(root, name):,} requests",
-                      flush=True)
+        if "ours" in urls:
+            print(f"{LABELS['ours']}: journal holds {journal_rows(root, 'ours'):,} requests",
+                  flush=True)
     print()
     for series in rates.values():
         print(series.describe())
     print()
     checks = []
-    for mine in ("ours", "what-if"):
-        tag = "ours" if mine == "ours" else "what-if (ours + fixes)"
-        if (mine, 1) in rates and ("wiremock", 1) in rates:
-            checks.append((f"{tag} / WireMock req/s, 1-event",
-                           ratio(rates[(mine, 1)], rates[("wiremock", 1)]), 0.25))
-        if (mine, 100) in rates and ("wiremock", 100) in rates:
-            checks.append((f"{tag} / WireMock events/s, 100-event",
-                           ratio(rates[(mine, 100)], rates[("wiremock", 100)]), 0.5))
-        for n in SIZES:
-            if (mine, n) in rates and ("prism", n) in rates:
-                checks.append((f"{tag} / Prism req/s, {n}-event",
-                               ratio(rates[(mine, n)], rates[("prism", n)]), 1.0))
+    if ("ours", 1) in rates and ("wiremock", 1) in rates:
+        checks.append(("ours / WireMock req/s, 1-event",
+                       ratio(rates[("ours", 1)], rates[("wiremock", 1)]), 0.25))
+    if ("ours", 100) in rates and ("wiremock", 100) in rates:
+        checks.append(("ours / WireMock events/s, 100-event",
+                       ratio(rates[("ours", 100)], rates[("wiremock", 100)]), 0.5))
+    for n in SIZES:
+        if ("ours", n) in rates and ("prism", n) in rates:
+            checks.append((f"ours / Prism req/s, {n}-event",
+                           ratio(rates[("ours", n)], rates[("prism", n)]), 1.0))
     for label, value, target in checks:
         print(f"RATIO {label} = {fmt(value)}x (target >= {target}x): {verdict(value, target)}")
     return 0

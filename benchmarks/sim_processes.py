@@ -3,7 +3,6 @@ receiver (fixtures/receivers/reference.py), started the way a user starts them."
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -14,18 +13,12 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE_RECEIVER = REPO / "fixtures" / "receivers" / "reference.py"
 
 
-WHAT_IF = Path(__file__).resolve().parent / "what_if"
-
-
-def postback_sim_serve(root: Path, db_name: str = "sim.db", what_if: str = "") -> ManagedProcess:
-    """`postback-sim serve` on 127.0.0.1 with its state in a fresh SQLite file under `root`;
-    `what_if` names patches from what_if/sitecustomize.py to apply (benchmarks only)."""
+def postback_sim_serve(root: Path, db_name: str = "sim.db") -> ManagedProcess:
+    """`postback-sim serve` on 127.0.0.1 with its state in a fresh SQLite file under `root`."""
     port = free_port()
     command = [sys.executable, "-m", "conformance.cli", "serve", "--host", LOCALHOST,
                "--port", str(port), "--db", str(root / db_name)]
     env = {"PYTHONPATH": str(REPO)}
-    if what_if:
-        env = {"PYTHONPATH": f"{WHAT_IF}{os.pathsep}{REPO}", "BENCH_WHAT_IF": what_if}
     return ManagedProcess("postback-sim serve", command, root / "postback-sim.log", port=port,
                           cwd=REPO, env=env)
 

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from conformance.paths import receiver_path
 from conformance.receiver_process import ReceiverProcess, profile_for, receiver_env
 from conformance.results import RunEvent
-from conformance.runner import RunOptions, run, start_simulator
+from conformance.runner import DEFAULT_WORKERS, RunOptions, run, start_simulator
 from conformance.scenario import Scenario, load_catalogue
 
 
@@ -23,7 +23,7 @@ def demo_events() -> Iterator[RunEvent]:
 def demo(
     receiver: str = "reference",
     scenarios: list[Scenario] | None = None,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
 ) -> Iterator[RunEvent]:
     """Start a simulator and a bundled receiver, run the scenarios (default: all), stop both.
 
