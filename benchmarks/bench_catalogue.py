@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from environment import describe
-from processes import stop_on_sigterm
+from processes import run_benchmark, stop_on_sigterm
 from stats import Series, fmt, paired_ratios, ratio, verdict
 
 TARGET = 2.0
@@ -125,8 +125,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_benchmark(main)

@@ -32,7 +32,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from environment import describe
-from processes import stop_on_sigterm
+from processes import run_benchmark, stop_on_sigterm
 from sim_processes import postback_sim_serve, reference_receiver
 from stats import Series, fmt, paired_ratios, percentile, ratio
 
@@ -244,8 +244,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_benchmark(main)

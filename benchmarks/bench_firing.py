@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import client_loops
 from environment import describe
 from nginx_sink import nginx_sink, sink_url
-from processes import stop_on_sigterm, wait_until
+from processes import run_benchmark, stop_on_sigterm, wait_until
 from stats import Series, fmt, paired_ratios, ratio, verdict
 
 TARGET = 0.6
@@ -180,8 +180,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_benchmark(main)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import meta_contract
 import peers
 from environment import describe
-from processes import LOCALHOST, ManagedProcess, StartError, stop_on_sigterm
+from processes import LOCALHOST, ManagedProcess, StartError, run_benchmark, stop_on_sigterm
 from sim_processes import postback_sim_serve
 from stats import Series, fmt, ratio, verdict
 from wrk_load import run_wrk, write_post_script
@@ -125,8 +125,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_benchmark(main)
