@@ -19,7 +19,8 @@ from conformance.results import (
     ScenarioResult,
 )
 
-DOC = "https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/fbp-and-fbc"
+DOC = ("https://developers.facebook.com/documentation/ads-commerce/conversions-api/parameters/"
+       "fbp-and-fbc")
 DIGEST = "43829811f8cac82000f4d654ecc654e061af5a91fde8a8523284bb0178c71621"
 FINDING = {
     "rule": "META-002", "severity": "must", "platform": "meta",
