@@ -16,9 +16,25 @@ DAY = 86400.0
 _IDS_PER_QUERY = 500
 
 
-def issued_clicks(store: Store, kind: str, values: Iterable[str | None]) -> dict[str, Row]:
-    """The issued ad_clicks rows among `values`, by click ID: a request's exact matches in one
-    query instead of one per event (docs/performance.md, Mock ingest)."""
+class IssuedClicks(dict[str, Row]):
+    """Issued ad_clicks rows by click ID, plus the near match (or None) of each value among
+    them that has no exact one: a request's lookups in two queries instead of up to two per
+    event (docs/performance.md, Mock ingest)."""
+
+    def __init__(self, exact: Mapping[str, Row], near: Mapping[str, Row | None]) -> None:
+        super().__init__(exact)
+        self.near = dict(near)
+
+
+_NEAR_MATCH = (
+    "lower(a.click_id) = lower(v.column1) OR (length(v.column1) >= 20 AND "
+    "(instr(a.click_id, v.column1) = 1 OR instr(v.column1, a.click_id) = 1))"
+)
+
+
+def issued_clicks(store: Store, kind: str, values: Iterable[str | None]) -> IssuedClicks:
+    """The issued ad_clicks rows among `values`, by click ID, with the near matches of the rest
+    (`attribute` reads both instead of querying per event)."""
     ids = sorted({v for v in values if v})
     found: dict[str, Row] = {}
     for start in range(0, len(ids), _IDS_PER_QUERY):
@@ -29,7 +45,22 @@ def issued_clicks(store: Store, kind: str, values: Iterable[str | None]) -> dict
             [kind, *chunk],
         )
         found.update((r["click_id"], r) for r in rows)
-    return found
+    missing = [v for v in ids if v not in found]
+    near: dict[str, Row | None] = dict.fromkeys(missing)
+    for start in range(0, len(missing), _IDS_PER_QUERY):
+        chunk = missing[start:start + _IDS_PER_QUERY]
+        # Lowest id first: what the per-value query's table scan returned first.
+        rows = store.query(
+            f"SELECT v.column1 AS near_for, a.* "
+            f"FROM (VALUES {', '.join(['(?)'] * len(chunk))}) AS v "
+            f"JOIN ad_clicks a ON a.kind = ? AND ({_NEAR_MATCH}) ORDER BY a.id",
+            [*chunk, kind],
+        )
+        for row in rows:
+            value = row.pop("near_for")
+            if near[value] is None:
+                near[value] = row
+    return IssuedClicks(found, near)
 
 
 def attribute(
@@ -43,7 +74,8 @@ def attribute(
 ) -> dict[str, Any]:
     """Outcome: matched | expired | precedes | modified | unknown | absent, with the reason.
 
-    `issued` (from `issued_clicks`) stands in for the exact-match query when given.
+    `issued` (from `issued_clicks`) stands in for the exact-match query when given, and for the
+    near-match query too when it is an `IssuedClicks` that looked `value` up.
     """
     if not value:
         return {"status": "absent", "ad_click_id": None, "issued_click_id": None,
@@ -62,11 +94,14 @@ def attribute(
                     "detail": f"{kind} is {age_days:.1f} days old; the window is "
                               f"{window_days:g} days"}
         return {**outcome, "status": "matched", "detail": f"{kind} issued by the simulator"}
-    near = store.query_one(
-        "SELECT * FROM ad_clicks WHERE kind = ? AND (lower(click_id) = lower(?) "
-        "OR (length(?) >= 20 AND (instr(click_id, ?) = 1 OR instr(?, click_id) = 1)))",
-        (kind, value, value, value, value),
-    )
+    if isinstance(issued, IssuedClicks) and value in issued.near:
+        near = issued.near[value]
+    else:
+        near = store.query_one(
+            "SELECT * FROM ad_clicks WHERE kind = ? AND (lower(click_id) = lower(?) "
+            "OR (length(?) >= 20 AND (instr(click_id, ?) = 1 OR instr(?, click_id) = 1)))",
+            (kind, value, value, value, value),
+        )
     if near:
         how = "its case was changed" if near["click_id"].lower() == value.lower() else (
             "it was truncated" if near["click_id"].startswith(value) else "text was appended"

@@ -24,6 +24,10 @@ FBC_RE = re.compile(
 )
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 ANY_CASE_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# Dotted-quad IPv4 as ipaddress accepts it (0-255, no leading zeros): the common case, checked
+# without building an address object; anything else still goes through ipaddress.
+IPV4_RE = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                     r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 # Must be SHA-256 lower-case hex [official: customer-information-parameters].
 HASHED_FIELDS = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country")
 # No documented limit for future times [open]: later than this is recorded as a finding.
@@ -77,7 +81,7 @@ def pii_findings(user_data: dict[str, Any], prefix: str) -> list[dict[str, str]]
                                      f"got an unhashed value of {len(item)} characters"))
             break
     ip = user_data.get("client_ip_address")
-    if isinstance(ip, str):
+    if isinstance(ip, str) and not IPV4_RE.fullmatch(ip):
         try:
             ipaddress.ip_address(ip)
         except ValueError:

@@ -1,0 +1,58 @@
+"""The batched click lookup answers exactly as one query per value would."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.platforms.attribution import attribute, issued_clicks
+from simulator.platforms.meta_events import pii_findings
+from simulator.store import Store
+
+BASE = "Cj0KCQiAcasechangedGCLIDvalue0123"
+
+
+@pytest.fixture
+def store() -> Store:
+    db = Store(":memory:")
+    yield db
+    db.close()
+
+
+def _issue(store: Store, click_id: str, ts: float = 1_000.0) -> int:
+    return store.insert("ad_clicks", {"platform": "google", "kind": "gclid",
+                                      "click_id": click_id, "created_at": "x", "ts": ts})
+
+
+def test_two_near_matches_for_one_value_pick_the_lowest_id_as_the_single_query_did(store):
+    first = _issue(store, BASE)
+    _issue(store, BASE.upper())
+    value = BASE.lower()
+    batched = attribute(store, "gclid", value, event_ts=2_000.0, window_days=90,
+                        issued=issued_clicks(store, "gclid", [value]))
+    single = attribute(store, "gclid", value, event_ts=2_000.0, window_days=90)
+    assert batched == single
+    assert batched["status"] == "modified"
+    assert batched["ad_click_id"] == first
+
+
+def test_more_unknown_ids_than_one_query_holds_are_all_looked_up(store):
+    issued = [_issue(store, f"{BASE}{n:04d}") for n in range(3)]
+    unknown = [f"unknownGCLIDvalue-{n:04d}-xxxxxxxx" for n in range(1_200)]
+    mangled = [f"{BASE}{n:04d}".lower() for n in range(3)]
+    found = issued_clicks(store, "gclid", unknown + mangled)
+    assert len(found.near) == 1_203
+    assert all(found.near[v] is None for v in unknown)
+    assert [found.near[v]["id"] for v in mangled] == issued
+
+
+@pytest.mark.parametrize(
+    ("ip", "valid"),
+    [("203.0.113.7", True), ("0.0.0.0", True), ("255.255.255.255", True),
+     ("2001:db8::1", True), ("01.2.3.4", False), ("256.1.1.1", False), ("1.2.3", False),
+     ("1.2.3.4.5", False), ("not an ip", False)],
+    ids=["ipv4", "zeros", "broadcast", "ipv6", "leading-zero", "octet-256", "three-octets",
+         "five-octets", "text"],
+)
+def test_client_ip_validity_matches_the_ipaddress_module(ip, valid):
+    codes = [f["code"] for f in pii_findings({"client_ip_address": ip}, "data[0].user_data")]
+    assert ("client_ip_invalid" not in codes) is valid
