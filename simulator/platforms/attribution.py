@@ -6,6 +6,7 @@ a near match is reported as `modified` so the journal can say what the receiver 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -85,7 +86,9 @@ def attribute(
     )
     if exact:
         outcome = {"ad_click_id": exact["id"], "issued_click_id": exact["click_id"]}
-        if event_ts is not None and event_ts < exact["ts"]:
+        # Platforms carry conversion times in whole seconds, so a conversion in the same second
+        # as its click (its time truncated) does not precede it.
+        if event_ts is not None and event_ts < math.floor(exact["ts"]):
             return {**outcome, "status": "precedes",
                     "detail": f"the conversion time is before the {kind} click"}
         age_days = ((event_ts if event_ts is not None else exact["ts"]) - exact["ts"]) / DAY

@@ -56,3 +56,11 @@ def test_more_unknown_ids_than_one_query_holds_are_all_looked_up(store):
 def test_client_ip_validity_matches_the_ipaddress_module(ip, valid):
     codes = [f["code"] for f in pii_findings({"client_ip_address": ip}, "data[0].user_data")]
     assert ("client_ip_invalid" not in codes) is valid
+
+
+def test_a_conversion_in_the_same_second_as_its_click_does_not_precede_it(store):
+    _issue(store, BASE, ts=1_000.75)
+    same_second = attribute(store, "gclid", BASE, event_ts=1_000, window_days=90)
+    second_before = attribute(store, "gclid", BASE, event_ts=999, window_days=90)
+    assert same_second["status"] == "matched"
+    assert second_before["status"] == "precedes"
