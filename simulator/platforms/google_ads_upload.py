@@ -15,6 +15,7 @@ from simulator.config import SimConfig
 from simulator.platforms import google_ads_rows, google_errors, google_protojson
 from simulator.platforms.google_answer import Outcome, read_object
 from simulator.platforms.google_errors import ads_error
+from simulator.platforms.intake import header
 from simulator.store import Store
 
 # "Upload fewer than 2001 events in a single request" [official: TOO_MANY_CONVERSIONS_IN_REQUEST].
@@ -23,7 +24,7 @@ SCHEMA = "google_ads_upload.json"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name), "").strip()
+    return (header(headers, name) or "").strip()
 
 
 def check_auth(headers: Mapping[str, str], version: str, req_id: str) -> Outcome | None:

@@ -19,6 +19,7 @@ from simulator.config import SimConfig
 from simulator.platforms import attribution, google_errors, google_protojson
 from simulator.platforms.google_answer import Outcome, read_object
 from simulator.platforms.google_errors import field_violation
+from simulator.platforms.intake import header
 from simulator.store import Store
 
 SCHEMA = "datamanager_ingest.json"
@@ -37,7 +38,7 @@ METHOD = google_errors.DATAMANAGER_METHOD
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name), "").strip()
+    return (header(headers, name) or "").strip()
 
 
 def encoding_of(body: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@ fault, journal the request with the answer, and send that answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,12 @@ class Intake:
     environ: dict[str, Any]
     # What happened to the request before handling (e.g. {"fault": "delay 2s"}), for the journal.
     notes: dict[str, Any] = field(default_factory=dict)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A captured header by case-insensitive name (Intake keeps headers as a plain dict)."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
 def read(request: Request, platform: str, api: str) -> Intake:

@@ -75,18 +75,13 @@ class Outcome:
         return self.code == OK
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == wanted), None)
-
-
 def token_problem(headers: Mapping[str, str], config: SimConfig) -> tuple[int, str] | None:
     """Why the Access-Token header fails (40104 empty, 40105 invalid), or None.
 
     Any non-empty token passes unless `extra["tiktok_access_tokens"]` lists the valid ones;
     a `Bearer ` prefix is refused: TikTok takes the bare token in `Access-Token` (section 3).
     """
-    token = (header(headers, "Access-Token") or "").strip()
+    token = (intake.header(headers, "Access-Token") or "").strip()
     if not token:
         return EMPTY_TOKEN, "Access token is null. Pass it in the Access-Token header."
     known = config.extra.get("tiktok_access_tokens")
