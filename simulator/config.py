@@ -29,6 +29,8 @@ class SimConfig:
     max_request_bytes: int = 16 * 1024 * 1024
     # Platform windows (days); see platform-rules.md sections 2-4
     meta_max_event_age_days: float = 7.0
+    # Meta's default attribution is 7-day click; 28 days was its longest click window: the
+    # longer one, so a late but genuine conversion still matches [open: chosen].
     meta_click_window_days: float = 28.0
     tiktok_click_window_days: float = 30.0
     google_click_window_days: float = 90.0

@@ -60,6 +60,15 @@ def read(request: Request, platform: str, api: str) -> Intake:
     )
 
 
+def _journal(svc: Services, intake: Intake, status: int, response: Any, **outcome: Any) -> None:
+    """Record the captured request with the answer sent (or the fault played instead)."""
+    journal.record(
+        svc.store, svc.clock, platform=intake.platform, api=intake.api, method=intake.method,
+        path=intake.path, query=intake.query, headers=intake.headers, body=intake.body,
+        status=status, response=response, **outcome,
+    )
+
+
 def respond(
     svc: Services,
     intake: Intake,
@@ -75,23 +84,8 @@ def respond(
     """Journal the request with this answer, then return the answer."""
     if fault is None:
         fault = intake.notes.get("fault")
-    journal.record(
-        svc.store,
-        svc.clock,
-        platform=intake.platform,
-        api=intake.api,
-        method=intake.method,
-        path=intake.path,
-        query=intake.query,
-        headers=intake.headers,
-        body=intake.body,
-        status=status,
-        response=body,
-        events=events,
-        findings=findings,
-        accepted=accepted,
-        fault=fault,
-    )
+    _journal(svc, intake, status, body, events=events, findings=findings, accepted=accepted,
+             fault=fault)
     resp = jsonify(body)
     resp.status_code = status
     for key, value in (headers or {}).items():
@@ -115,12 +109,7 @@ def play_fault(svc: Services, intake: Intake, fault_body: FaultBody) -> Response
         return None
     if fault["kind"] == "reset":
         faults.reset_connection(intake.environ)
-        journal.record(
-            svc.store, svc.clock, platform=intake.platform, api=intake.api,
-            method=intake.method, path=intake.path, query=intake.query,
-            headers=intake.headers, body=intake.body, status=0,
-            response={"text": "connection reset"}, fault=label,
-        )
+        _journal(svc, intake, 0, {"text": "connection reset"}, fault=label)
         return Response(b"", status=500)
     status = int(fault["status"] or 500)
     retry_after = fault["retry_after"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -197,11 +196,3 @@ def wait_for(store: Store, *, count: int, timeout: float, **filters: Any) -> lis
         if len(rows) >= count or time.monotonic() >= deadline:
             return rows
         time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
-
-
-def decode_json(text: str) -> Any:
-    """Parse a body, or None when it is not JSON."""
-    try:
-        return json.loads(text)
-    except (ValueError, TypeError):
-        return None

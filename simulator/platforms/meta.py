@@ -24,15 +24,12 @@ from simulator.platforms.meta_parse import (
     raw_items,
     validate,
 )
-from simulator.services import Services, services
+from simulator.services import services
 
 bp = Blueprint("meta", __name__, url_prefix="/meta")
 
 # Any Graph API version is accepted (design.md: mock base URLs); the SDK sends e.g. v26.0.
 VERSION_RE = re.compile(r"v\d+(\.\d+)?")
-# Meta's default attribution is 7-day click; 28 days was its longest click window. The mock uses
-# the longer one so a late but genuine conversion still matches [open: chosen, configurable via
-# SimConfig.meta_click_window_days].
 
 
 def _fault_body(status: int, _retry_after: float | None) -> dict[str, Any]:
@@ -54,10 +51,6 @@ def _check_path(version: str, pixel_id: str) -> None:
         )
 
 
-def _window_days(svc: Services) -> float | None:
-    return svc.config.meta_click_window_days
-
-
 @bp.post("/<version>/<pixel_id>/events")
 def events(version: str, pixel_id: str) -> Response:
     svc = services()
@@ -75,7 +68,7 @@ def events(version: str, pixel_id: str) -> Response:
         return intake.respond(svc, captured, err.status, err.body(trace))
 
     now = svc.clock.time()
-    window = _window_days(svc)
+    window = svc.config.meta_click_window_days
     issued = issued_clicks(svc.store, "fbclid", map(fbclid_of, items))
     parsed = [normalize(svc.store, item, i, now=now, window_days=window, issued=issued)
               for i, item in enumerate(items)]
