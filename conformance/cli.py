@@ -138,15 +138,13 @@ def demo(json_path: str | None, junit_path: str | None, html_path: str | None) -
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only scenarios with this tag.")
 def scenarios(tags: tuple[str, ...]) -> None:
     """List the scenario catalogue."""
-    from conformance.scenario import load_catalogue
+    from conformance.scenario import load_catalogue, select
 
     try:
-        catalogue = load_catalogue()
+        catalogue = select(load_catalogue(), tags=tags)
     except Exception as exc:  # a broken scenario file is a harness error, said in one line
         raise HarnessError(str(exc)) from None
     for scenario in catalogue:
-        if tags and not set(tags) & set(scenario.tags):
-            continue
         click.echo(f"{scenario.id:<34} [{', '.join(scenario.platforms)}] {scenario.title}")
 
 

@@ -30,9 +30,6 @@ def fbclid_of(value: str) -> str:
     return value
 
 
-_fbclid_of = fbclid_of  # the name conformance.expectations imports
-
-
 def event_seconds(event: Mapping[str, Any]) -> float | None:
     """The event's epoch seconds, reading a millisecond value as what the sender meant."""
     value = event.get("event_time")

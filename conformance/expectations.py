@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus
 
-from conformance.context import ScenarioContext, _fbclid_of, event_seconds
+from conformance.context import ScenarioContext, event_seconds, fbclid_of
 from conformance.findings import Finding, describe
 from conformance.scenario import Scenario
 
@@ -231,7 +231,7 @@ class Judge:
             click_id = event.get("click_id") or {}
             expected, received = ad_click["click_id"], click_id.get("value")
             if click_id.get("kind") == "fbclid" and isinstance(received, str):
-                received = _fbclid_of(received)
+                received = fbclid_of(received)
             ok = received == expected
         if ok:
             return None

@@ -18,7 +18,6 @@ from conformance.errors import ConformanceError
 from conformance.paths import SCENARIOS
 from conformance.schemas import SchemaError, check
 
-STEP_KINDS = ("ad_click", "click", "conversion", "event", "redeliver", "fault", "repeat")
 # Which earlier step kinds each reference field must name.
 REFERENCES = {
     ("click", "ad_click"): ("ad_click",),

@@ -77,10 +77,6 @@ class Played:
     def all_delivery_ids(self) -> list[int]:
         return [d for ids in self.delivery_ids.values() for d in ids]
 
-    def conversion_name(self, conversion_id: str) -> str | None:
-        return next((n for n, c in self.conversions.items()
-                     if c.get("conversion_id") == conversion_id), None)
-
 
 class StepPlayer:
     """Plays one scenario's steps in order against the simulator."""

@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from conformance.reporters.atomic_file import write_atomically
 from conformance.results import RunSummary
 
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -99,8 +100,4 @@ def render_html(summary: RunSummary) -> str:
 
 
 def write_html(summary: RunSummary, path: str | Path) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(render_html(summary), encoding="utf-8")
-    tmp.replace(target)
+    write_atomically(path, render_html(summary))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conformance.reporters.atomic_file import write_atomically
 from conformance.results import RunSummary
 
 
@@ -17,10 +18,4 @@ def report_dict(summary: RunSummary) -> dict[str, Any]:
 
 
 def write_json(summary: RunSummary, path: str | Path) -> None:
-    """Write atomically, so a crash never leaves half a report for CI to parse."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(json.dumps(report_dict(summary), indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    tmp.replace(target)
+    write_atomically(path, json.dumps(report_dict(summary), indent=2, ensure_ascii=False) + "\n")

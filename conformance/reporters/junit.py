@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from conformance.reporters.atomic_file import write_atomically
 from conformance.results import RunSummary, ScenarioResult
 
 
@@ -53,8 +54,5 @@ def junit_tree(summary: RunSummary) -> ET.ElementTree:
 
 
 def write_junit(summary: RunSummary, path: str | Path) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    junit_tree(summary).write(tmp, encoding="utf-8", xml_declaration=True)
-    tmp.replace(target)
+    root = junit_tree(summary).getroot()
+    write_atomically(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))

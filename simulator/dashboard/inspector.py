@@ -8,10 +8,11 @@ clicks and conversions, so attribution-dependent rules see what a scenario run w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from conformance.context import fbclid_of
+from conformance.reporters.html import normalise_path
 from simulator.macros import SUB_IDS
 from simulator.store import Row, Store
 
@@ -20,12 +21,6 @@ if TYPE_CHECKING:
 
 # How much recent history an entry is judged against; the inspector is for live debugging.
 HISTORY = 500
-_INDEX = re.compile(r"\[(\d+)\]")
-
-
-def field_path(path: str) -> str:
-    """`data[0].user_data.fbc` -> `data.0.user_data.fbc`, the dotted form the page highlights."""
-    return _INDEX.sub(r".\1", path or "").strip(".")
 
 
 def _history(store: Store) -> tuple[list[Row], list[Row], list[Row]]:
@@ -70,9 +65,7 @@ def _needles(entry: Row) -> set[str]:
         click_id = (event.get("click_id") or {}).get("value")
         if click_id:
             found.add(str(click_id))
-            parts = str(click_id).split(".")
-            if len(parts) >= 4 and parts[0] == "fb":
-                found.add(parts[3])
+            found.add(fbclid_of(str(click_id)))
     return {n for n in found if len(n) >= 6}
 
 
@@ -137,7 +130,7 @@ def judge(store: Store, entries: Iterable[Row]) -> list[dict[str, Any]]:
             if (f.get("evidence") or {}).get("journal_id") == entry["id"]
             or ((f.get("evidence") or {}).get("journal_id") is None and len(entries) == 1)
         ]
-        marks = sorted({field_path(str(f["evidence"]["field"])) for f in mine
+        marks = sorted({normalise_path(str(f["evidence"]["field"])) for f in mine
                         if (f.get("evidence") or {}).get("field")})
         out.append({**entry, "rule_findings": mine, "marks": marks, "rules_problem": problem,
                     "caused_by": matching_deliveries(store, entry)})
