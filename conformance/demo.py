@@ -24,8 +24,12 @@ def demo(
     receiver: str = "reference",
     scenarios: list[Scenario] | None = None,
     workers: int = DEFAULT_WORKERS,
+    platforms: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[RunEvent]:
     """Start a simulator and a bundled receiver, run the scenarios (default: all), stop both.
+
+    `platforms` (default: all four with the bundled ids) is what the receiver forwards to; the
+    other platforms' scenarios are skipped, as for a user's profile.
 
     ReceiverStartError propagates before any event when the receiver does not come up.
     """
@@ -35,5 +39,5 @@ def demo(
         process = ReceiverProcess(receiver_path(receiver), receiver_env(sim_url))
         stack.callback(process.stop)
         receiver_url = process.start()
-        profile = profile_for(receiver_url)
+        profile = profile_for(receiver_url, platforms)
         yield from run(profile, chosen, RunOptions(sim_url=sim_url, workers=workers))

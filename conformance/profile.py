@@ -24,6 +24,11 @@ DEFAULT_SOURCES: Mapping[str, str] = {
     "datamanager": "google-dm",
 }
 DEFAULT_SETTLE_SECONDS = 1.0
+# A conversion with no click ID: Meta and TikTok take website events without one (the event then
+# claims no ad click); a Google click upload has nothing to upload without a gclid.
+DEFAULT_ORGANIC: Mapping[str, str] = {
+    "meta": "send", "tiktok": "send", "google_ads": "withhold", "datamanager": "withhold",
+}
 
 
 class ProfileError(ConformanceError, ValueError):
@@ -38,7 +43,9 @@ class Profile:
     platforms: dict[str, dict[str, str]]
     click_id_sub: str = "sub1"
     source_sub: str | None = None
+    event_id_sub: str | None = None
     sources: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
+    organic: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ORGANIC))
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
     source: str = "profile"
 
@@ -57,13 +64,19 @@ class Profile:
         """What goes in `source_sub` for traffic from this platform."""
         return self.sources.get(platform, DEFAULT_SOURCES.get(platform, platform))
 
+    def organic_policy(self, platform: str) -> str:
+        """`withhold` or `send`: what the receiver should do with a conversion without click ID."""
+        return self.organic.get(platform, DEFAULT_ORGANIC.get(platform, "withhold"))
+
     def to_dict(self) -> dict[str, Any]:
         """The profile as plain data (for reports and the rules' context)."""
         return {
             "postback_url": self.postback_url,
             "click_id_sub": self.click_id_sub,
             "source_sub": self.source_sub,
+            "event_id_sub": self.event_id_sub,
             "sources": dict(self.sources),
+            "organic": dict(self.organic),
             "platforms": {k: dict(v) for k, v in self.platforms.items()},
             "settle_seconds": self.settle_seconds,
         }
@@ -82,12 +95,17 @@ def profile_from_mapping(data: Any, source: str = "profile") -> Profile:
     source_sub = data.get("source_sub")
     if source_sub == click_id_sub:
         raise ProfileError(f"{source}: source_sub: must differ from click_id_sub ({click_id_sub})")
+    event_id_sub = data.get("event_id_sub")
+    if event_id_sub is not None and event_id_sub in (click_id_sub, source_sub):
+        raise ProfileError(f"{source}: event_id_sub: must differ from click_id_sub and source_sub")
     return Profile(
         postback_url=data["postback_url"],
         platforms={k: {kk: str(vv) for kk, vv in v.items()} for k, v in data["platforms"].items()},
         click_id_sub=click_id_sub,
         source_sub=source_sub,
+        event_id_sub=event_id_sub,
         sources=sources,
+        organic={**DEFAULT_ORGANIC, **(data.get("organic") or {})},
         settle_seconds=float(data.get("settle_seconds", DEFAULT_SETTLE_SECONDS)),
         source=source,
     )

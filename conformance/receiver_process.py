@@ -21,7 +21,7 @@ LISTENING = re.compile(r"listening on (https?://\S+)")
 START_TIMEOUT_S = 15.0
 POSTBACK_QUERY = (
     "click_id={sub1}&source={sub2}&payout={payout_amount}&currency={offer_currency}"
-    "&txn={conversion_id}&ts={timestamp}&ip={user_ip}&ua={user_agent}"
+    "&txn={conversion_id}&ts={timestamp}&ip={user_ip}&ua={user_agent}&eid={sub3}"
 )
 
 
@@ -75,6 +75,7 @@ def profile_for(receiver_url: str, platforms: dict[str, dict[str, str]] | None =
         "postback_url": f"{receiver_url.rstrip('/')}/postback?{POSTBACK_QUERY}",
         "click_id_sub": "sub1",
         "source_sub": "sub2",
+        "event_id_sub": "sub3",
         "platforms": platforms or default_platforms(),
         "settle_seconds": settle_seconds,
     }, source="demo profile")
