@@ -14,6 +14,7 @@ from simulator.config import SimConfig
 from simulator.delivery import DeliveryEngine
 from simulator.errors import register_error_handlers
 from simulator.http_client import HttpClient
+from simulator.json_provider import JsonProvider
 from simulator.keepalive import KeepAliveClient
 from simulator.services import EXTENSION_KEY, Services
 from simulator.store import Store
@@ -41,9 +42,8 @@ def create_app(
     """Build a simulator app; every collaborator is injectable, nothing is global."""
     cfg = config if isinstance(config, SimConfig) else SimConfig.from_mapping(config)
     app = Flask(__name__.split(".")[0])
+    app.json = JsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
 
     clock = clock or SystemClock()
     store = Store(cfg.db_path)

@@ -40,7 +40,7 @@ def not_found(what: str, ident: Any, field: str | None = None) -> ApiError:
 
 
 # Paths that speak JSON; everything else is the dashboard's HTML.
-JSON_PREFIXES = ("/api", "/click", "/meta", "/tiktok", "/google-ads", "/datamanager")
+JSON_PREFIXES = ("/api", "/ui/api", "/click", "/meta", "/tiktok", "/google-ads", "/datamanager")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -79,7 +79,14 @@ def register_error_handlers(app: Flask) -> None:
         if err.code == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body is larger than the limit of {limit} bytes"
-        return jsonify(error_body(code, message)), err.code
+        response = jsonify(error_body(code, message))
+        response.status_code = err.code or 500
+        # Keep what the exception says beyond its HTML body, e.g. a 405's `Allow` (RFC 9110
+        # section 15.5.6: a 405 response MUST carry Allow).
+        for name, value in err.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> tuple[Response, int]:

@@ -56,14 +56,40 @@ def _dumps(value: dict | list) -> str:
     orjson is several times faster on the journal's event lists. It writes NaN and Infinity as
     null and refuses integers past 64 bits and lone surrogates; those values go through json, as
     before, with a leading space (still valid JSON for SQLite) so _loads reads them with json too.
+    A lone surrogate (`"\\ud800"` in a request) has no UTF-8 form, so that text keeps it escaped.
     """
     try:
         out = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError:
         out = None
     if out is None or (b"null" in out and not _finite(value)):
-        return " " + json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if not _utf8(text):
+            text = json.dumps(value, separators=(",", ":"))
+        return " " + text
     return out.decode("utf-8")
+
+
+def _utf8(text: str) -> bool:
+    """False when the text holds a lone surrogate, which SQLite cannot encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _scrub(params: Any) -> Any:
+    """Parameters with each lone surrogate in a text value replaced by U+FFFD."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str) and not _utf8(value):
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return value
+
+    if isinstance(params, Mapping):
+        return {k: clean(v) for k, v in params.items()}
+    return [clean(v) for v in params]
 
 
 def _decode(row: sqlite3.Row) -> Row:
@@ -118,19 +144,30 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
 
+    def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> sqlite3.Cursor:
+        """Execute; text SQLite cannot encode (a lone surrogate) is stored with U+FFFD instead."""
+        try:
+            return self._conn.execute(sql, params)
+        except UnicodeEncodeError:
+            return self._conn.execute(sql, _scrub(params))
+
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Run a write; returns the affected row count."""
         with self._lock:
-            return self._conn.execute(sql, params).rowcount
+            return self._run(sql, params).rowcount
 
     def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one write statement for each row of parameters (values are not JSON-encoded)."""
         with self._lock:
-            self._conn.executemany(sql, rows)
+            rows = list(rows)
+            try:
+                self._conn.executemany(sql, rows)
+            except UnicodeEncodeError:
+                self._conn.executemany(sql, [_scrub(r) for r in rows])
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         with self._lock:
-            return [_decode(r) for r in self._conn.execute(sql, params).fetchall()]
+            return [_decode(r) for r in self._run(sql, params).fetchall()]
 
     def query_one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Row | None:
         rows = self.query(sql, params)
@@ -144,7 +181,7 @@ class Store:
             f"VALUES ({', '.join('?' for _ in cols)})"
         )
         with self._lock:
-            cur = self._conn.execute(sql, [_encode(values[c]) for c in cols])
+            cur = self._run(sql, [_encode(values[c]) for c in cols])
             return int(cur.lastrowid)
 
     def get(self, table: str, row_id: int) -> Row | None:

@@ -95,3 +95,18 @@ def test_sqlite_json_functions_read_text_written_either_way(store):
 def test_select_matches_a_json_column_by_the_same_encoding(store):
     stored(store, [{"k": "v", "n": 1}])
     assert store.find("journal", events=[{"k": "v", "n": 1}]) is not None
+
+
+def test_a_lone_surrogate_in_a_json_column_round_trips_escaped(store):
+    text, back = stored(store, [{"currency": "\ud800"}])
+    assert text.isascii()
+    assert back == [{"currency": "\ud800"}]
+
+
+def test_a_lone_surrogate_in_a_text_column_is_stored_as_replacement_characters(store):
+    row_id = store.insert("journal", {"platform": "meta", "api": "capi", "method": "POST",
+                                      "path": "/x\ud800", "status": 200,
+                                      "received_at": "now", "ts": 0.0})
+    row = store.get("journal", row_id)
+    assert row is not None
+    assert row["path"].startswith("/x\ufffd")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.context import fbclid_of
 from conformance.reporters.html import normalise_path
 from simulator.macros import SUB_IDS
+from simulator.platforms.journal import entry as journal_entry
 from simulator.store import Row, Store
 
 if TYPE_CHECKING:
@@ -21,6 +22,29 @@ if TYPE_CHECKING:
 
 # How much recent history an entry is judged against; the inspector is for live debugging.
 HISTORY = 500
+# Earlier requests the rules see across requests (dedup, distinct IDs), and the most of each
+# one read for them: a large journal must not make one poll read it whole (issue 10).
+EARLIER = 200
+# A listed entry: its body is judged whole up to JUDGED_BODY characters, shown up to
+# PREVIEW_BODY; events lists longer than EVENTS_CHARS of JSON are left out. `entry_in_full`
+# reads one entry whole on demand.
+JUDGED_BODY = 65536
+PREVIEW_BODY = 4096
+EVENTS_CHARS = 262144
+EARLIER_BODY = 4096
+EARLIER_EVENTS = 65536
+PAGE_LIMIT = 50
+
+
+def _bounded_columns(body_chars: int, events_chars: int) -> str:
+    """The journal's columns with a large body cut and large events left out (SQL, bound)."""
+    return (
+        "id, platform, api, method, path, query, headers, status, response, accepted, fault, "
+        "findings, received_at, ts, length(body) AS body_chars, "
+        f"CASE WHEN length(body) <= {int(body_chars)} THEN body "
+        f"ELSE substr(body, 1, {int(body_chars)}) END AS body, "
+        f"CASE WHEN length(events) <= {int(events_chars)} THEN events END AS events"
+    )
 
 
 def _history(store: Store) -> tuple[list[Row], list[Row], list[Row]]:
@@ -96,12 +120,60 @@ def matching_deliveries(store: Store, entry: Row, limit: int = 3) -> list[Row]:
 def _earlier_requests(store: Store, entries: list[Row]) -> list[Row]:
     """Requests before these ones, so rules across requests (a redelivery's event_id, distinct
     conversions' IDs) judge the new entries against what the platforms already received."""
-    from simulator.platforms.journal import entry as journal_entry
-
     first = min(e["id"] for e in entries)
-    rows = store.query("SELECT * FROM journal WHERE id < ? ORDER BY id DESC LIMIT ?",
-                       (first, HISTORY))
-    return [journal_entry(r) for r in reversed(rows)]
+    rows = store.query(
+        f"SELECT {_bounded_columns(EARLIER_BODY, EARLIER_EVENTS)} FROM journal "
+        "WHERE id < ? ORDER BY id DESC LIMIT ?",
+        (first, EARLIER),
+    )
+    return [_summary(journal_entry(r)) for r in reversed(rows)]
+
+
+def _summary(row: Row) -> Row:
+    """A bounded row as an entry: `body_truncated` and `events_omitted` say what was cut."""
+    row["body_truncated"] = row["body_chars"] > len(row["body"] or "")
+    row["events_omitted"] = row["events"] is None
+    if row["events"] is None:
+        row["events"] = []
+    return row
+
+
+def page(
+    store: Store, *, after_id: int = 0, before_id: int | None = None,
+    platform: str | None = None, limit: int = 20,
+) -> dict[str, Any]:
+    """Up to `limit` entries newest first, after `after_id` (new ones) or before `before_id`
+    (older ones), judged, with bodies cut to a preview; `next_before_id` pages further back."""
+    limit = max(1, min(limit, PAGE_LIMIT))
+    rows = store.query(
+        f"SELECT {_bounded_columns(JUDGED_BODY, EVENTS_CHARS)} FROM journal "
+        "WHERE id > ? AND (? IS NULL OR id < ?) AND (? IS NULL OR platform = ?) "
+        "ORDER BY id DESC LIMIT ?",
+        (after_id, before_id, before_id, platform, platform, limit + 1),
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    judged = judge(store, [_summary(journal_entry(r)) for r in reversed(rows)])
+    for item in judged:
+        if len(item["body"] or "") > PREVIEW_BODY:
+            item["body"] = item["body"][:PREVIEW_BODY]
+            item["body_truncated"] = True
+    last = store.query_one("SELECT MAX(id) AS id FROM journal") or {}
+    return {
+        "items": judged[::-1],
+        "last_id": max(after_id, last.get("id") or 0),
+        "next_before_id": rows[-1]["id"] if more else None,
+    }
+
+
+def entry_in_full(store: Store, entry_id: int) -> Row | None:
+    """One entry whole (body and events), judged like a listed one."""
+    row = store.get("journal", entry_id)
+    if row is None:
+        return None
+    row = journal_entry(row)
+    row.update(body_chars=len(row["body"] or ""), body_truncated=False, events_omitted=False)
+    return judge(store, [row])[0]
 
 
 def _findings(store: Store, entries: list[Row]) -> tuple[list[dict[str, Any]], str | None]:

@@ -18,6 +18,8 @@ from simulator.network.clicks import list_clicks
 from simulator.network.deliveries import list_deliveries
 from simulator.network.offers import list_offers
 from simulator.network.postbacks import list_postbacks
+from simulator.network.records import MAX_ROW_ID
+from simulator.network.validation import DECIMAL, choice, integer, query
 from simulator.platforms import journal
 from simulator.services import services
 
@@ -41,6 +43,10 @@ PAGES = (
 AD_PLATFORMS = (("meta", "Meta (fbclid)"), ("tiktok", "TikTok (ttclid)"),
                 ("google", "Google (gclid)"))
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
+INSPECTOR_QUERY = {
+    "after_id": integer(0, MAX_ROW_ID), "before_id": integer(1, MAX_ROW_ID),
+    "limit": integer(1, inspector.PAGE_LIMIT), "platform": choice("", *journal.PLATFORMS),
+}
 
 
 @bp.context_processor
@@ -94,7 +100,7 @@ def _delivery_filters() -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if args.get("status") in DELIVERY_STATUSES:
         filters["status"] = args["status"]
-    if args.get("offer_id", "").isdigit():
+    if DECIMAL.fullmatch(args.get("offer_id", "")) and 0 < int(args["offer_id"]) <= MAX_ROW_ID:
         filters["offer_id"] = int(args["offer_id"])
     for name in ("since", "until"):
         if args.get(name):
@@ -125,22 +131,21 @@ def inspector_page() -> ResponseReturnValue:
 
 @bp.get("/ui/api/inspector")
 def inspector_entries() -> ResponseReturnValue:
-    """Journal entries after `after_id`, newest first, each judged by the conformance rules."""
-    after_id = request.args.get("after_id", default=0, type=int)
-    limit = min(request.args.get("limit", default=50, type=int), 200)
-    platform = request.args.get("platform") or None
-    if platform is not None and platform not in journal.PLATFORMS:
-        raise ApiError(f"platform must be one of {', '.join(journal.PLATFORMS)}",
-                       field="platform")
-    store = services().store
-    rows = store.query(
-        "SELECT * FROM journal WHERE id > ? AND (? IS NULL OR platform = ?) "
-        "ORDER BY id DESC LIMIT ?",
-        (after_id, platform, platform, limit),
-    )
-    judged = inspector.judge(store, [journal.entry(r) for r in reversed(rows)])
-    last = store.query_one("SELECT MAX(id) AS id FROM journal") or {}
-    return {"items": judged[::-1], "last_id": max(after_id, last.get("id") or 0)}
+    """A page of journal entries, newest first, each judged by the conformance rules: those
+    after `after_id` (polling) or before `before_id` (older pages); bodies cut to a preview."""
+    args = query(request.args, INSPECTOR_QUERY)
+    if args.get("platform") == "":
+        args.pop("platform")
+    return inspector.page(services().store, **args)
+
+
+@bp.get("/ui/api/inspector/<int:entry_id>")
+def inspector_entry(entry_id: int) -> ResponseReturnValue:
+    """One journal entry in full (body and events), judged, for the inspector's "show all"."""
+    found = inspector.entry_in_full(services().store, entry_id)
+    if found is None:
+        raise not_found("journal entry", entry_id, field="id")
+    return found
 
 
 @bp.get("/runs")
@@ -160,16 +165,32 @@ def start_run() -> ResponseReturnValue:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError("the request body must be a JSON object", code="invalid_body")
-    text = (data.get("profile_yaml") or "").strip() or None
-    path = (data.get("profile_path") or "").strip() or None
+    text = _string(data, "profile_yaml")
+    path = _string(data, "profile_path")
     if not (text or path):
         raise ApiError("give a profile path or paste the profile YAML", code="required",
                        field="profile_path")
-    ids = [s for s in data.get("scenarios") or [] if isinstance(s, str) and s.strip()]
+    ids = _strings(data, "scenarios")
     sim_url = None if data.get("simulator") == "own" else _base_url()
     run = _runs().start(profile_path=path, profile_text=text, scenario_ids=ids,
-                        tags=list(data.get("tags") or []), sim_url=sim_url)
+                        tags=_strings(data, "tags"), sim_url=sim_url)
     return run.as_dict(), 202
+
+
+def _string(data: dict[str, Any], name: str) -> str | None:
+    """A text field of the run form, stripped; None when absent or blank."""
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(f"{name}: expected a string", code="invalid_type", field=name)
+    return (value or "").strip() or None
+
+
+def _strings(data: dict[str, Any], name: str) -> list[str]:
+    """A list-of-names field of the run form (scenario IDs, tags), blanks dropped."""
+    value = data.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError(f"{name}: expected a list of strings", code="invalid_type", field=name)
+    return [v.strip() for v in value if v.strip()]
 
 
 @bp.get("/ui/api/runs/<int:run_id>")

@@ -59,7 +59,7 @@ def list_deliveries(
     if filters.get("conversion_id") is not None:
         ref = str(filters["conversion_id"])
         clauses.append("(v.conversion_id = ? OR v.id = ?)")
-        params += [ref, int(ref) if ref.isdigit() and len(ref) < 19 else -1]
+        params += [ref, int(ref) if ref.isascii() and ref.isdigit() and len(ref) < 19 else -1]
     bounds: tuple[tuple[str, str], ...] = (("since", ">="), ("until", "<"))
     for name, op in bounds:
         moment: datetime | None = filters.get(name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from werkzeug.urls import iri_to_uri
+
 from simulator.clock import Clock, iso
 from simulator.errors import ApiError
 from simulator.network.records import require
@@ -36,14 +38,22 @@ def get_offer(store: Store, offer_id: Any, field: str | None = None) -> Row:
     return require(store, "offers", offer_id, "offer", field)
 
 
-def check_landing_url(url: str) -> None:
-    """The tracking link redirects here, so it must parse and name a host."""
+def check_landing_url(url: str, status: int = 400) -> str:
+    """The tracking link redirects here, so it must parse, name a host and have an ASCII form
+    for the Location header (an IDNA-encodable host); returns that form."""
     try:
         host = urlsplit(url).hostname
     except ValueError as exc:
-        raise ApiError(f"landing_url: does not parse: {exc}", field="landing_url") from None
+        raise ApiError(f"landing_url: does not parse: {exc}", field="landing_url",
+                       status=status) from None
     if not host:
-        raise ApiError("landing_url: has no host name", field="landing_url")
+        raise ApiError("landing_url: has no host name", field="landing_url", status=status)
+    try:
+        return iri_to_uri(url)
+    except (ValueError, UnicodeError) as exc:
+        # UnicodeError: a host such as `a\u0080b.example` has no IDNA form.
+        raise ApiError(f"landing_url: cannot be redirected to: {exc}", field="landing_url",
+                       status=status) from None
 
 
 def create_offer(store: Store, clock: Clock, values: dict[str, Any]) -> Row:

@@ -29,7 +29,7 @@ def by_reference(
         row = store.find(table, **{column: ref})
         if row is not None:
             return row
-        if not ref.isdigit() or len(ref) > 19:
+        if not (ref.isascii() and ref.isdigit()) or len(ref) > 19:
             raise not_found(what, ref, field=field)
         ref = int(ref)
     return require(store, table, ref, what, field)

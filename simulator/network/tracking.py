@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from simulator.errors import ApiError
 from simulator.macros import SUB_IDS
 from simulator.network.clicks import ClickInput, record_click
+from simulator.network.offers import check_landing_url
 from simulator.network.validation import integer, text
 from simulator.services import services
 
@@ -87,6 +88,8 @@ def click() -> ResponseReturnValue:
         ),
     )
     offer = svc.store.get("offers", offer_id) or {}
-    response = redirect(landing_url(offer["landing_url"], row["unique_click_id"]), code=302)
+    # An offer stored before its URL was checked this strictly answers 409, not a 500.
+    target = check_landing_url(landing_url(offer["landing_url"], row["unique_click_id"]), 409)
+    response = redirect(target, code=302)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,6 +7,7 @@ Every mistake becomes an `ApiError` naming the field and the problem, never a 50
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
@@ -20,6 +21,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from simulator.errors import ApiError
 from simulator.network.moments import parse_moment
 
+# ASCII digits only: str.isdigit() also accepts '³' and '①', which int() refuses.
+DECIMAL = re.compile(r"-?[0-9]{1,20}")
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
                int: "an integer", float: "a number", type(None): "null"}
 
@@ -142,7 +145,7 @@ Converter = Callable[[str, str], Any]
 
 def integer(minimum: int = 0, maximum: int = 2**53) -> Converter:
     def convert(name: str, raw: str) -> int:
-        if not raw.strip().lstrip("-").isdigit() or len(raw) > 20:
+        if not DECIMAL.fullmatch(raw.strip()):
             raise ApiError(f"{name}: expected an integer, got {raw!r}", field=name)
         value = int(raw)
         if not minimum <= value <= maximum:

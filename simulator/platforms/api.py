@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,10 @@ bp = Blueprint("platform_api", __name__, url_prefix="/api")
 MAX_WAIT_S = 30.0
 MAX_LIMIT = 10000
 MAX_DELAY_S = 120.0
+# How far back an ad click may be placed: a century, well inside datetime's range.
+MAX_AGO_DAYS = 36500.0
+# ASCII digits only: str.isdigit() also accepts '³', which int() refuses.
+DECIMAL = re.compile(r"-?[0-9]{1,20}")
 
 
 def _body() -> dict[str, Any]:
@@ -50,7 +55,7 @@ def _number(value: Any, field: str, *, low: float, high: float | None = None) ->
 
 def _integer(value: Any, field: str, *, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and value.strip().lstrip("-").isdigit())
+        isinstance(value, int) or (isinstance(value, str) and DECIMAL.fullmatch(value.strip()))
     ):
         raise ApiError(f"{field} must be an integer; got {value!r}", field=field)
     return int(_number(value, field, low=low, high=high))
@@ -88,9 +93,11 @@ def _click_time(data: dict[str, Any]) -> datetime | None:
         except ValueError:
             raise ApiError(f"at must be ISO 8601; got {data['at']!r}", field="at") from None
     if "ago_seconds" in given:
-        return now - timedelta(seconds=_number(data["ago_seconds"], "ago_seconds", low=0))
+        seconds = _number(data["ago_seconds"], "ago_seconds", low=0, high=MAX_AGO_DAYS * 86400)
+        return now - timedelta(seconds=seconds)
     if "days_ago" in given:
-        return now - timedelta(days=_number(data["days_ago"], "days_ago", low=0))
+        return now - timedelta(days=_number(data["days_ago"], "days_ago", low=0,
+                                            high=MAX_AGO_DAYS))
     return None
 
 

@@ -24,7 +24,7 @@ def upload_click_conversions(version: str, customer_id: str) -> Response:
     """Answer like ConversionUploadService.UploadClickConversions."""
     svc = services()
     got = intake.read(request, platform="google_ads", api="upload")
-    if not VERSION.fullmatch(version) or not customer_id.isdigit():
+    if not VERSION.fullmatch(version) or not (customer_id.isascii() and customer_id.isdigit()):
         # Google's front end: an unknown version or a customer ID with dashes routes nowhere.
         return intake.respond(svc, got, 404, google_errors.rpc_error(
             404, f"The requested URL {request.path} was not found on this server."))

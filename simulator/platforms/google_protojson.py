@@ -18,6 +18,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from simulator.platforms import payload
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "schemas"
 
 
@@ -124,8 +126,8 @@ def violations(schema_name: str, body: Any) -> list[SchemaViolation]:
 def parse_json(text: str) -> tuple[Any, str | None]:
     """(parsed body, None) or (None, the parser's complaint)."""
     try:
-        return json.loads(text), None
-    except ValueError as exc:
+        return payload.loads(text), None
+    except payload.PayloadError as exc:
         return None, f"Unexpected token. {exc.msg} at line {exc.lineno} column {exc.colno}."
 
 

@@ -40,7 +40,7 @@ def _check_path(version: str, pixel_id: str) -> None:
     if not VERSION_RE.fullmatch(version):
         # Graph reads an unknown first segment as a path it cannot route [3p].
         raise MetaError(400, 2500, f"Unknown path components: /{version}/{pixel_id}/events")
-    if not pixel_id.isdigit():
+    if not (pixel_id.isascii() and pixel_id.isdigit()):
         # The Graph API answer for an object id that does not exist [official: error handling].
         raise MetaError(
             400, 100,

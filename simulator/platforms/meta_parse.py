@@ -16,6 +16,8 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from simulator.platforms import payload
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "fixtures" / "schemas" / "meta_events.json"
 # Constants built once at import: the schema never changes while the app runs. fastjsonschema
 # (~30x cheaper per event) decides; jsonschema runs only on an invalid event, to build Meta's
@@ -110,8 +112,8 @@ def params(query: dict[str, str], mimetype: str, body: str, form: dict[str, str]
         merged.update(form)
     elif body.strip():
         try:
-            decoded = json.loads(body)
-        except (ValueError, RecursionError) as exc:
+            decoded = payload.loads(body)
+        except payload.PayloadError as exc:
             raise invalid("Invalid JSON", f"The request body is not valid JSON: {exc}") from exc
         if not isinstance(decoded, dict):
             raise invalid("Invalid JSON", "The request body must be a JSON object.")
@@ -139,8 +141,8 @@ def raw_items(values: dict[str, Any]) -> list[Any]:
         raise MetaError(400, 100, "(#100) The parameter data is required")
     if isinstance(data, str):
         try:
-            data = json.loads(data)
-        except (ValueError, RecursionError) as exc:
+            data = payload.loads(data)
+        except payload.PayloadError as exc:
             raise MetaError(400, 100, "(#100) param data must be an array.") from exc
     if not isinstance(data, list):
         raise MetaError(400, 100, "(#100) param data must be an array.")
@@ -158,8 +160,8 @@ def decode_item(item: Any) -> Any:
     """An event as an object; the SDK posts each one as a JSON string [official: SDK source]."""
     if isinstance(item, str):
         try:
-            return json.loads(item)
-        except (ValueError, RecursionError):
+            return payload.loads(item)
+        except payload.PayloadError:
             return item
     return item
 

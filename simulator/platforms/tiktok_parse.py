@@ -18,6 +18,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from simulator.platforms import payload
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "schemas"
 RULES_DOC = "platform-rules.md section 3"
 
@@ -84,8 +86,8 @@ def path_text(parts: list[str | int]) -> str:
 def decode(text: str) -> tuple[Any, Problem | None]:
     """The JSON body, or the 40002 problem when it is not a JSON object."""
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = payload.loads(text)
+    except payload.PayloadError:
         return None, Problem("body", "Invalid JSON.")
     if not isinstance(body, dict):
         return body, Problem("body", "Must be a JSON object.")

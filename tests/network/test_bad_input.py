@@ -198,3 +198,41 @@ def test_an_id_past_pythons_int_digit_limit_is_a_json_4xx_not_a_500(client, pref
     resp = client.open(prefix + "9" * 5000, method=method, json={})
     assert resp.status_code in (404, 405)
     assert resp.json["error"]["code"] in ("not_found", "method_not_allowed")
+
+
+def test_an_offer_whose_host_has_no_idna_form_is_refused(client):
+    resp = client.post("/api/offers", json={**BASES["/api/offers"],
+                                            "landing_url": "https://a\u0080b.example/"})
+    assert resp.status_code == 400
+    assert resp.json["error"]["field"] == "landing_url"
+
+
+def test_a_click_on_an_offer_stored_with_such_a_host_is_a_json_409(app, client):
+    store = app.extensions["postback_sim"].store
+    offer_id = store.insert("offers", {"name": "old", "landing_url": "https://a\u0080b.example/",
+                                       "payout": 1, "currency": "USD", "created_at": "now"})
+    resp = client.get(f"/click?offer_id={offer_id}")
+    assert resp.status_code == 409
+    assert resp.json["error"]["field"] == "landing_url"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/conversions/%C2%B3", "/api/clicks/%C2%B3", "/api/conversions/%E2%91%A0",
+     "/api/conversions?offer_id=99999999999999999999999", "/api/clicks?offer_id=%C2%B3",
+     "/api/deliveries?conversion_id=%C2%B3"],
+    ids=["superscript-conversion", "superscript-click", "circled-conversion", "huge-offer-id",
+         "superscript-offer-id", "superscript-delivery-filter"],
+)
+def test_numbers_out_of_range_or_not_ascii_are_json_4xx(client, path):
+    resp = client.get(path)
+    assert resp.status_code in (200, 400, 404), resp.get_data(as_text=True)
+    assert resp.is_json
+
+
+@pytest.mark.parametrize("body", [{"ago_seconds": 6473823444976.9}, {"days_ago": 1e12},
+                                  {"ago_seconds": "1e400"}], ids=["seconds", "days", "inf"])
+def test_an_ad_click_placed_before_the_calendar_is_a_400(client, body):
+    resp = client.post("/api/ad-clicks", json={"platform": "meta", **body})
+    assert resp.status_code == 400
+    assert resp.json["error"]["field"] in ("ago_seconds", "days_ago")

@@ -1,4 +1,5 @@
-/* Platform inspector: polls the judged journal with after_id and shows new requests on top. */
+/* Platform inspector: polls the judged journal with after_id and shows new requests on top;
+   older pages load on demand (before_id), and a body cut to a preview loads whole on demand. */
 "use strict";
 
 (() => {
@@ -8,7 +9,9 @@
   const platform = document.getElementById("platform");
   const live = document.getElementById("live");
   const status = document.getElementById("inspector-status");
+  const older = document.getElementById("older");
   let afterId = 0;
+  let beforeId = null;
   let timer = null;
 
   /* Pretty JSON with every value at a marked path (`data.0.user_data.fbc`) in a <mark>. */
@@ -30,6 +33,10 @@
   }
 
   function requestBody(entry) {
+    if (entry.body_truncated) {
+      return esc(entry.body) + "…\n" + '<button type="button" class="whole" data-id="' + esc(entry.id) +
+        '">Show the whole request (' + esc(entry.body_chars) + " characters)</button>";
+    }
     try { return pretty(JSON.parse(entry.body), new Set(entry.marks), "", 0); }
     catch (_) { return esc(entry.body); }
   }
@@ -97,13 +104,39 @@
       // Items come newest first; inserting oldest first at the top keeps that order.
       items.slice().reverse().forEach((entry) => list.prepend(render(entry)));
       afterId = result.data.last_id;
+      if (beforeId === null) setOlder(result.data.next_before_id);
       empty.hidden = list.children.length > 0;
       status.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
     }
     if (live.checked) timer = setTimeout(poll, 1500);
   }
 
-  platform.addEventListener("change", () => { list.innerHTML = ""; afterId = 0; poll(); });
+  function setOlder(id) {
+    beforeId = id;
+    older.hidden = id === null;
+  }
+
+  async function loadOlder() {
+    const query = "?before_id=" + beforeId + (platform.value ? "&platform=" + encodeURIComponent(platform.value) : "");
+    const result = await api("GET", "/ui/api/inspector" + query);
+    if (!result.ok) { status.textContent = "Could not read the journal: " + errorText(result); return; }
+    (result.data.items || []).forEach((entry) => list.append(render(entry)));
+    setOlder(result.data.next_before_id);
+  }
+
+  async function showWhole(button) {
+    const result = await api("GET", "/ui/api/inspector/" + button.dataset.id);
+    if (!result.ok) { status.textContent = "Could not read the entry: " + errorText(result); return; }
+    const article = document.getElementById("entry-" + button.dataset.id);
+    article.replaceWith(render(result.data));
+  }
+
+  list.addEventListener("click", (event) => {
+    const button = event.target.closest("button.whole");
+    if (button) showWhole(button);
+  });
+  older.addEventListener("click", loadOlder);
+  platform.addEventListener("change", () => { list.innerHTML = ""; afterId = 0; setOlder(null); poll(); });
   live.addEventListener("change", () => { if (live.checked) poll(); else clearTimeout(timer); });
   poll();
 })();
