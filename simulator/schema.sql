@@ -174,3 +174,19 @@ CREATE TABLE IF NOT EXISTS faults (
     remaining    INTEGER NOT NULL,
     created_at   TEXT NOT NULL
 );
+
+-- Answers to creating API calls sent with an Idempotency-Key header: a retry with the same key
+-- gets the first answer and creates nothing (idempotency.py). Written in the transaction that
+-- creates, so a crash keeps both or neither.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key          TEXT NOT NULL,
+    method       TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,                -- sha256 of the query string and body
+    status       INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    ts           REAL NOT NULL,
+    PRIMARY KEY (key, method, path)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_ts ON idempotency_keys(ts);

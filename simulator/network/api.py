@@ -13,6 +13,7 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from simulator import macros
+from simulator.idempotency import idempotent
 from simulator.macros import SUB_IDS
 from simulator.network import (
     clicks,
@@ -58,6 +59,7 @@ def list_offers() -> ResponseReturnValue:
 
 
 @bp.post("/offers")
+@idempotent
 def create_offer() -> ResponseReturnValue:
     svc = services()
     return offers.create_offer(svc.store, svc.clock, json_body("OfferCreate")), 201
@@ -82,6 +84,7 @@ def list_postbacks() -> ResponseReturnValue:
 
 
 @bp.post("/postbacks")
+@idempotent
 def create_postback() -> ResponseReturnValue:
     svc = services()
     return postbacks.create_postback(svc.store, svc.clock, json_body("PostbackCreate")), 201
@@ -112,6 +115,7 @@ def validate_postback() -> ResponseReturnValue:
 
 
 @bp.post("/postbacks/test")
+@idempotent
 def test_postback() -> ResponseReturnValue:
     svc = services()
     values = json_body("PostbackTest", allow_empty=True)
@@ -139,6 +143,7 @@ def list_links() -> ResponseReturnValue:
 
 
 @bp.post("/links")
+@idempotent
 def create_link() -> ResponseReturnValue:
     svc = services()
     values = json_body("LinkCreate", allow_empty=True)
@@ -165,6 +170,7 @@ def list_clicks() -> ResponseReturnValue:
 
 
 @bp.post("/clicks")
+@idempotent
 def create_click() -> ResponseReturnValue:
     svc = services()
     values = json_body("ClickCreate", allow_empty=True)
@@ -198,6 +204,7 @@ def list_conversions() -> ResponseReturnValue:
 
 
 @bp.post("/conversions")
+@idempotent
 def create_conversion() -> ResponseReturnValue:
     svc = services()
     values = json_body("ConversionCreate")
@@ -247,6 +254,7 @@ def get_delivery(delivery_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/deliveries/<int:delivery_id>/replay")
+@idempotent
 def replay_delivery(delivery_id: int) -> ResponseReturnValue:
     svc = services()
     return deliveries.replay(svc.store, svc.delivery, delivery_id), 201

@@ -12,7 +12,8 @@ from flask.typing import ResponseReturnValue
 
 from simulator.clock import parse_iso
 from simulator.errors import ApiError, not_found
-from simulator.platforms import clickids, faults, journal
+from simulator.idempotency import idempotent
+from simulator.platforms import clickids, faults, journal, pixel
 from simulator.services import services
 
 bp = Blueprint("platform_api", __name__, url_prefix="/api")
@@ -102,6 +103,7 @@ def _click_time(data: dict[str, Any]) -> datetime | None:
 
 
 @bp.post("/ad-clicks")
+@idempotent
 def issue_ad_click() -> ResponseReturnValue:
     data = _body()
     platform = _choice(data.get("platform"), "platform", tuple(clickids.KIND_BY_PLATFORM))
@@ -129,6 +131,28 @@ def get_ad_click(ad_click_id: int) -> ResponseReturnValue:
     if row is None:
         raise not_found("ad click", ad_click_id, field="id")
     return row
+
+
+# --- browser pixel events ----------------------------------------------------------------------
+
+def _text_field(data: dict[str, Any], field: str, *, required: bool = True) -> str:
+    value = data.get(field, "" if not required else None)
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > 500:
+        raise ApiError(f"{field} must be a non-empty string of at most 500 characters",
+                       field=field)
+    return value
+
+
+@bp.post("/pixel-events")
+def record_pixel_event() -> ResponseReturnValue:
+    data = _body()
+    platform = _choice(data.get("platform"), "platform", pixel.PLATFORMS)
+    svc = services()
+    entry = pixel.record_browser_event(
+        svc.store, svc.clock, platform=platform,
+        event_name=_text_field(data, "event_name"), event_id=_text_field(data, "event_id"),
+        pixel=_text_field(data, "pixel"), url=_text_field(data, "url", required=False))
+    return entry, 201
 
 
 # --- journal ---------------------------------------------------------------------------------
@@ -190,6 +214,7 @@ def _fault_settings(data: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 @bp.post("/faults")
+@idempotent
 def arm_fault() -> ResponseReturnValue:
     data = _body()
     platform = _choice(data.get("platform"), "platform", journal.PLATFORMS)
