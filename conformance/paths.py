@@ -22,5 +22,8 @@ def schema_path(name: str) -> Path:
 
 
 def receiver_path(name: str = "reference") -> Path:
-    """A bundled receiver program: `reference` or a faulty one such as `faulty/no_retry`."""
-    return RECEIVERS / f"{name}.py"
+    """A bundled receiver program: `reference` or a faulty one such as `faulty/no_retry`
+    (`<name>.py`, or `<name>.js` when only that exists)."""
+    python = RECEIVERS / f"{name}.py"
+    node = RECEIVERS / f"{name}.js"
+    return node if node.exists() and not python.exists() else python

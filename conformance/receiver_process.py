@@ -107,8 +107,10 @@ class ReceiverProcess:
 
     def start(self) -> str:
         """Launch and wait (bounded) for `listening on URL`; ReceiverStartError otherwise."""
+        command = (["node", str(self.program)] if self.program.suffix == ".js"
+                   else [sys.executable, "-u", str(self.program)])
         self._process = subprocess.Popen(
-            [sys.executable, "-u", str(self.program)],
+            command,
             env={**os.environ, **self.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

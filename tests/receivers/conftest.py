@@ -76,6 +76,7 @@ class Captured:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    received_at: float = field(default_factory=time.monotonic)
 
 
 class CaptureServer:
@@ -176,8 +177,9 @@ def start_receiver(script: Path, capture_url: str, log_path: Path,
         "DATAMANAGER_BASE_URL": f"{capture_url}/datamanager/", **(env or {}),
     }
     with log_path.open("w") as log:
+        command = ["node"] if script.suffix == ".js" else [sys.executable]
         process = subprocess.Popen(
-            [sys.executable, str(script)], env=child_env, stdout=subprocess.PIPE, stderr=log,
+            [*command, str(script)], env=child_env, stdout=subprocess.PIPE, stderr=log,
             text=True,
         )
     assert process.stdout is not None

@@ -35,6 +35,10 @@ class BugCase:
 
 LATE = str(int(time.time()) - 8 * 86400)
 HEX64 = re.compile(r"[0-9a-f]{64}")
+# Yesterday at 15:30:00 UTC: a 12-hour clock writes it as 03:30:00.
+AFTERNOON = str((int(time.time()) // 86400 - 1) * 86400 + 15 * 3600 + 30 * 60)
+LONG_GCLID = "Cj0KCQ" + "aBcD" * 23 + "xy"  # 100 characters
+TIKTOK_RATE_LIMITED = {"code": 40100, "message": "Too many requests.", "data": {}}
 
 
 def bug_cases(ts: int, fbclid: str, gclid: str) -> dict[str, BugCase]:
@@ -71,6 +75,25 @@ def bug_cases(ts: int, fbclid: str, gclid: str) -> dict[str, BugCase]:
         "retry_forever_on_400": BugCase(
             ({},), lambda s: len(s) > 1, script=((400, {"error": {"code": 100}}),)),
         "event_time_now": BugCase(({},), lambda s: meta_event(s)["event_time"] > ts + 60),
+        # an Events 1.0 body at the 2.0 URL, and a 40100 in an HTTP 200 taken as done
+        "tiktok_events1_on_v2": BugCase(
+            ({"source": "tiktok"},),
+            lambda s: (len(s) == 1 and s[0].path.endswith("/open_api/v1.3/event/track/")
+                       and "pixel_code" in s[0].body and "data" not in s[0].body
+                       and bool(s[0].body.get("context", {}).get("ad", {}).get("callback"))),
+            platform="tiktok", script=((200, TIKTOK_RATE_LIMITED),)),
+        "google_12h_clock": BugCase(
+            ({"source": "google", "ts": AFTERNOON},),
+            lambda s: google_conversion(s)["conversionDateTime"].endswith(" 03:30:00+00:00"),
+            platform="google-ads"),
+        "ignores_retry_after": BugCase(
+            ({"source": "google"},),
+            lambda s: len(s) == 2 and s[1].received_at - s[0].received_at < 0.8,
+            platform="google-ads", script=((429, {}, {"Retry-After": "1"}),)),
+        "wrong_pixel": BugCase(({},), lambda s: s[0].path == "/meta/v21.0/9876543210/events"),
+        "datamanager_drops_long_gclid": BugCase(
+            ({"source": "google-dm", "click_id": LONG_GCLID},), lambda s: len(s) == 0,
+            platform="datamanager"),
     }
 
 
