@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.pairing import Pairing
+
 Row = dict[str, Any]
 
 # Tolerances the rules read through `ScenarioContext.setting`; a scenario may override any.
@@ -52,6 +54,11 @@ class ScenarioContext:
     started_at: float = 0.0
     finished_at: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
+    # Browser pixel events the scenario recorded (api "pixel"): context for dedup rules, never
+    # judged as the receiver's requests.
+    browser_events: list[Row] = field(default_factory=list)
+    _pairing: Pairing | None = field(default=None, init=False, repr=False, compare=False)
+    _pairing_size: int = field(default=-1, init=False, repr=False, compare=False)
 
     def setting(self, name: str) -> Any:
         """A tolerance: the scenario's value, else the default."""
@@ -97,8 +104,23 @@ class ScenarioContext:
         return next((c for c in self.conversions if str(c.get("conversion_id")) == wanted), None)
 
     def conversion_for(self, entry: Mapping[str, Any], event: Mapping[str, Any]) -> Row | None:
-        """The conversion an event stands for: by dedup key, else by click ID and nearest time."""
-        del entry  # kept in the signature: a future match may need the request (e.g. its body)
+        """The conversion an event stands for: by its identifiers, else (an event of this
+        scenario's journal that carries none) by value, time or cause; see `conformance.pairing`.
+        """
+        found = self.identified_conversion(event)
+        if found is not None:
+            return found
+        return self.pairing.events.get((entry.get("id"), event.get("index")))
+
+    @property
+    def pairing(self) -> Pairing:
+        """Every event and request of the journal paired with a conversion (built once)."""
+        if self._pairing is None or self._pairing_size != len(self.journal):
+            self._pairing, self._pairing_size = Pairing(self), len(self.journal)
+        return self._pairing
+
+    def identified_conversion(self, event: Mapping[str, Any]) -> Row | None:
+        """The conversion an event names: by dedup key, else by click ID and nearest time."""
         by_id = self.conversion_by_id(event.get("event_id"))
         if by_id is not None:
             return by_id

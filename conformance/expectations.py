@@ -10,11 +10,13 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote_plus
 
 from conformance.context import ScenarioContext, event_seconds, fbclid_of
 from conformance.findings import Finding, describe
+from conformance.pairing import mentions
+from conformance.rules.values import as_number, same_currency
 from conformance.scenario import Scenario
+from conformance.story import tell
 
 COUNTS = {
     "exactly_one": (1, 1, "exactly one event"),
@@ -22,6 +24,9 @@ COUNTS = {
     "at_most_one": (0, 1, "at most one event"),
     "at_least_one": (1, None, "at least one event"),
 }
+# count: organic_policy follows the profile's `organic` setting for the platform.
+ORGANIC = {"withhold": (0, 0, "no event (the profile's organic policy is withhold)"),
+           "send": (0, 1, "at most one event, without a click ID (organic policy: send)")}
 DEFAULT_DOC = "https://developers.facebook.com/documentation/ads-commerce/conversions-api"
 Pair = tuple[dict[str, Any], dict[str, Any]]
 
@@ -30,16 +35,25 @@ def minimum_events(scenario: Scenario, platforms: set[str]) -> list[tuple[str, s
     """(conversion name or *, platform, minimum count) the runner waits for before settling."""
     out = []
     for item in scenario.expect.get("events") or []:
-        low = COUNTS[item.get("count", "at_most_one")][0]
+        count = item.get("count", "at_most_one")
+        low = 0 if count == "organic_policy" else COUNTS[count][0]
         if item["platform"] in platforms and low:
             out.append((item["conversion"], item["platform"], low))
     return out
 
 
 def minimum_met(wanted: list[tuple[str, str, int]], conversions: dict[str, dict[str, Any]],
-                entries: list[dict[str, Any]]) -> bool:
+                entries: list[dict[str, Any]], alone: bool = False) -> bool:
     """True once the journal entries hold every minimum of `minimum_events` for the conversions
-    (by name) the scenario played."""
+    (by name) the scenario played. Running `alone`, every entry is the scenario's, identified or
+    not, so each platform's minimums are met by its total count."""
+    if alone:
+        totals: dict[str, int] = defaultdict(int)
+        for name, platform, low in wanted:
+            totals[platform] += low * (len(conversions) if name == "*" else 1)
+        return all(sum(len(e.get("events") or []) or 1 for e in entries
+                       if e.get("platform") == platform) >= total
+                   for platform, total in totals.items())
     for name, platform, low in wanted:
         for each in (list(conversions) if name == "*" else [name]):
             ids = _needles_of(conversions[each])
@@ -59,14 +73,6 @@ def _needles_of(conversion: dict[str, Any]) -> list[str]:
     if ip:
         needles.append(ip)
     return needles
-
-
-def mentions(entry: dict[str, Any], needles: list[str]) -> bool:
-    """True when the raw body carries any needle (URL-decoded too: Meta accepts form bodies)."""
-    body = entry.get("body") or ""
-    decoded = unquote_plus(body) if "%" in body or "+" in body else body
-    lowered = decoded.lower()
-    return any(n and (n in body or n in decoded or n.lower() in lowered) for n in needles)
 
 
 def rejected_rows(entry: dict[str, Any]) -> dict[int, list[str]]:
@@ -98,6 +104,15 @@ class Judge:
         self.platforms = platforms
         self.doc_url = scenario.doc_url or DEFAULT_DOC
 
+    def bounds(self, count: str, platform: str) -> tuple[int, int | None, str]:
+        """(low, high, text) of an expected count; organic_policy reads the profile."""
+        if count != "organic_policy":
+            return COUNTS[count]
+        profile = self.ctx.profile
+        policy = profile.organic_policy(platform) if hasattr(profile, "organic_policy") else (
+            "withhold")
+        return ORGANIC[policy]
+
     def finding(self, rule: str, platform: str, message: str, **evidence: Any) -> Finding:
         return Finding(rule=rule, severity="must", platform=platform, message=message,
                        doc_url=self.doc_url, evidence=evidence)
@@ -114,18 +129,15 @@ class Judge:
                 grouped[name].append((entry, event))
         return grouped
 
-    def requests(self, platform: str, name: str, pairs: list[Pair]) -> list[dict[str, Any]]:
-        """Requests carrying this conversion: by its events, else its ID or click ID in the body."""
-        conversion = self.by_name[name]
-        needles = [conversion["conversion_id"]]
-        sub = self.ctx.sub_value(conversion.get("click"))
-        ad_click = (conversion.get("click") or {}).get("ad_click")
-        if ad_click and sub:
-            needles.append(sub)
-        ids = {entry["id"] for entry, _ in pairs}
-        return [e for e in self.ctx.journal if e.get("platform") == platform and (
-            e["id"] in ids or (not e.get("events") and any(n in (e.get("body") or "")
-                                                          for n in needles)))]
+    def requests(self, platform: str, name: str) -> list[dict[str, Any]]:
+        """Every request to the platform standing for this conversion, parsed or not."""
+        return self.ctx.pairing.requests_for(self.by_name[name], platform)
+
+    def story(self, platform: str, name: str, requests: list[dict[str, Any]]) -> str:
+        """The requests' count and statuses, and who sent the extra ones (conformance.story)."""
+        internal = self.by_name[name].get("id")
+        deliveries = [d for d in self.ctx.deliveries if d.get("conversion_id") == internal]
+        return tell(platform, requests, deliveries)
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -152,7 +164,7 @@ class Judge:
         keys = {str(ev.get("event_id")) if ev.get("event_id") not in (None, "")
                 else f"#{entry['id']}.{ev.get('index')}" for entry, ev in pairs}
         if "count" in item:
-            low, high, text = COUNTS[item["count"]]
+            low, high, text = self.bounds(item["count"], platform)
             if len(keys) < low or (high is not None and len(keys) > high):
                 yield self.finding(
                     "SCN-EVENTS", platform,
@@ -160,7 +172,7 @@ class Judge:
                     f"an event_id count once), got {len(keys)} from {len(pairs)} event(s)",
                     expected=text, received=len(keys),
                     journal_ids=sorted({e["id"] for e, _ in pairs}))
-        requests = self.requests(platform, name, pairs)
+        requests = self.requests(platform, name)
         if "accepted" in item:
             refused = [code for e, ev in pairs
                        for code in rejected_rows(e).get(ev.get("index"), [])]
@@ -172,15 +184,15 @@ class Judge:
                 yield self.finding(
                     "SCN-ACCEPTED", platform,
                     f"conversion {label}: expected it {want} {platform}, got "
-                    f"{len(requests)} request(s) with statuses "
-                    f"{[e.get('status') for e in requests]}{why}",
+                    f"{self.story(platform, name, requests)}{why}",
                     expected=item["accepted"], received=accepted,
                     journal_ids=[e["id"] for e in requests])
         if "max_requests" in item and len(requests) > item["max_requests"]:
             yield self.finding(
                 "SCN-REQUESTS", platform,
                 f"conversion {label}: expected at most {item['max_requests']} request(s) to "
-                f"{platform}, got {len(requests)} (a rejected request must not be retried)",
+                f"{platform}, got {self.story(platform, name, requests)} (a rejected request "
+                "must not be sent again)",
                 expected=item["max_requests"], received=len(requests),
                 journal_ids=[e["id"] for e in requests])
         for entry, event in pairs:
@@ -214,11 +226,12 @@ class Judge:
         expected: Any
         if name == "value":
             expected, received = float(conversion["payout"]), event.get("value")
-            ok = isinstance(received, int | float) and abs(received - expected) <= self.ctx.setting(
+            number = as_number(received)
+            ok = number is not None and abs(number - expected) <= self.ctx.setting(
                 "value_tolerance")
         elif name == "currency":
             expected, received = conversion["currency"], event.get("currency")
-            ok = received == expected
+            ok = same_currency(platform, received, expected)
         elif name == "event_time":
             expected, received = int(float(conversion["ts"])), event.get("event_time")
             seconds = event_seconds(event)

@@ -83,8 +83,15 @@ class ScenarioFinished:
 
 
 @dataclass
+class RunNote:
+    """A line of progress worth telling the user (e.g. scenarios being rerun alone)."""
+
+    message: str
+
+
+@dataclass
 class RunFinished:
     summary: RunSummary
 
 
-RunEvent = RunStarted | ScenarioStarted | ScenarioFinished | RunFinished
+RunEvent = RunStarted | ScenarioStarted | ScenarioFinished | RunNote | RunFinished

@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance import claims
+from conformance.claims import Capture
 from conformance.context import ScenarioContext
 from conformance.errors import ConformanceError
 from conformance.expectations import Judge, expected_findings, minimum_events, minimum_met
-from conformance.expectations import mentions as _mentions
 from conformance.findings import Finding
-from conformance.profile import Profile, load_profile
+from conformance.profile import PLATFORMS, Profile, load_profile
 from conformance.results import (
     RunEvent,
     RunFinished,
+    RunNote,
     RunStarted,
     RunSummary,
     ScenarioFinished,
@@ -44,6 +46,7 @@ DEFAULT_PORT = 8000
 DEFAULT_WORKERS = 8
 CONNECT_TIMEOUT_S = 3.0
 ASYNC_GRACE_S = 3.0
+UNCLAIMED_ID = "unclaimed-requests"  # the run-level result for requests no scenario accounts for
 
 
 class HarnessError(ConformanceError, RuntimeError):
@@ -129,26 +132,73 @@ def run(
             yield RunFinished(RunSummary(errors, time.monotonic() - began))
             return
         yield RunStarted(total=len(scenarios), sim_url=sim_url, receiver=receiver)
+        run_since = time.time() - claims.WINDOW_SLACK_S
         scenario_runner = ScenarioRunner(client, profile, options)
         results: dict[str, ScenarioResult] = {}
         runnable = []
         for scenario in scenarios:
-            if not scenario_runner.platforms_of(scenario):
+            skipped = scenario_runner.skip_reason(scenario)
+            if skipped:
                 result = ScenarioResult(
                     scenario.id, scenario.title, "skipped", description=scenario.description,
-                    tags=scenario.tags,
-                    error=f"the profile lists none of {', '.join(scenario.platforms)}")
+                    tags=scenario.tags, error=skipped)
                 results[scenario.id] = result
                 yield ScenarioFinished(result)
             else:
                 runnable.append(scenario)
-        jobs = [(s, claims_of(s, scenario_runner.platforms_of(s))) for s in by_priority(runnable)]
-        for event in _run_scheduled(scenario_runner.run_one, jobs, options.workers):
+        for event in _judge_all(scenario_runner, runnable, options.workers, run_since):
             if isinstance(event, ScenarioFinished):
                 results[event.result.id] = event.result
             yield event
         ordered = [results[s.id] for s in scenarios if s.id in results]
+        if UNCLAIMED_ID in results:
+            ordered.append(results[UNCLAIMED_ID])
         yield RunFinished(RunSummary(ordered, time.monotonic() - began))
+
+
+def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], workers: int,
+               run_since: float) -> Iterator[RunEvent]:
+    """Play every scenario concurrently, tie the run's requests to them, rerun alone the ones
+    whose requests could not be told apart, and report what no scenario accounts for."""
+    jobs = [(s, claims_of(s, scenario_runner.platforms_of(s))) for s in by_priority(scenarios)]
+    captures: dict[str, Capture] = {}
+    for event in _run_scheduled(scenario_runner.capture_one, jobs, workers):
+        if isinstance(event, Capture):
+            captures[event.scenario.id] = event
+        else:
+            yield event
+    plan = claims.reconcile(captures.values(), scenario_runner.client.journal_since(run_since))
+    for scenario in scenarios:
+        if scenario.id in captures and scenario.id not in plan.rerun:
+            yield ScenarioFinished(scenario_runner.judge(captures[scenario.id]))
+    final = {sid: c for sid, c in captures.items() if sid not in plan.rerun}
+    superseded = {i for ids in plan.rerun.values() for i in ids}
+    reruns = [s for s in scenarios if s.id in plan.rerun]
+    if reruns:
+        yield RunNote(f"{len(reruns)} scenario(s) rerun alone: requests that carry no identifier "
+                      "of theirs could not be told apart from a concurrent scenario's")
+    for scenario in reruns:
+        first = captures[scenario.id]
+        superseded |= {e["id"] for e in first.journal}
+        outcome = scenario_runner.capture_one(scenario, lambda _event: None,
+                                              others=list(captures.values()))
+        if isinstance(outcome, ScenarioResult):
+            yield ScenarioFinished(outcome)
+            continue
+        outcome.superseded = sorted({*plan.rerun[scenario.id], *(e["id"] for e in first.journal)})
+        final[scenario.id] = outcome
+        yield ScenarioFinished(scenario_runner.judge(outcome))
+    taken = {e["id"] for c in final.values() for e in (*c.journal, *c.browser_events)}
+    left = [e for e in scenario_runner.client.journal_since(run_since)
+            if e["id"] not in taken and e["id"] not in superseded]
+    if left:
+        findings = claims.unclaimed_findings(left, final.values())
+        yield ScenarioFinished(ScenarioResult(
+            UNCLAIMED_ID, "Every platform request belongs to a scenario", "failed",
+            findings=[f.to_dict() for f in findings], tags=["run"],
+            description="Platform requests recorded during the run that no scenario accounts "
+                        "for (see docs/how-the-suite-decides.md).",
+            evidence={"journal": left}))
 
 
 def run_scenarios(
@@ -203,11 +253,12 @@ def by_priority(scenarios: list[Scenario]) -> list[Scenario]:
 
 
 def _run_scheduled(
-    run_one: Callable[[Scenario, Callable[[RunEvent], None]], ScenarioResult],
+    run_one: Callable[[Scenario, Callable[[RunEvent], None]], Capture | ScenarioResult],
     jobs: list[tuple[Scenario, Claims]],
     workers: int,
-) -> Iterator[RunEvent]:
-    """Run scenarios on up to `workers` threads, yielding their events as they happen.
+) -> Iterator[RunEvent | Capture]:
+    """Run scenarios on up to `workers` threads, yielding their events (and captures) as they
+    happen.
 
     A job starts, in list order, once a lane is free and it conflicts with no running job and no
     earlier job still waiting: a waiting fault scenario is not overtaken by new readers of its
@@ -215,11 +266,13 @@ def _run_scheduled(
     """
     if not jobs:
         return
-    events: queue.Queue[RunEvent | int] = queue.Queue()
+    events: queue.Queue[RunEvent | Capture | int] = queue.Queue()
 
     def work(index: int, scenario: Scenario) -> None:
         try:
-            events.put(ScenarioFinished(run_one(scenario, events.put)))
+            outcome = run_one(scenario, events.put)
+            events.put(ScenarioFinished(outcome) if isinstance(outcome, ScenarioResult)
+                       else outcome)
         finally:
             events.put(index)
 
@@ -259,25 +312,38 @@ class ScenarioRunner:
         """The scenario's platforms the profile lists (the ones tested)."""
         return {p for p in scenario.platforms if self.profile.tests(p)}
 
-    def run_one(self, scenario: Scenario, emit: Callable[[RunEvent], None]) -> ScenarioResult:
-        """Play, wait, judge; never raises (a harness problem becomes an `error` result)."""
+    def skip_reason(self, scenario: Scenario) -> str | None:
+        """Why the profile cannot run this scenario, or None."""
+        if not self.platforms_of(scenario):
+            return f"the profile lists none of {', '.join(scenario.platforms)}"
+        if scenario.needs_event_id_sub and not self.profile.event_id_sub:
+            return "the profile names no event_id_sub (the Sub ID carrying the pixel's event ID)"
+        return None
+
+    def capture_one(self, scenario: Scenario, emit: Callable[[RunEvent], None],
+                    others: list[Capture] | None = None) -> Capture | ScenarioResult:
+        """Play and wait; never raises (a harness problem becomes an `error` result).
+
+        With `others`, the scenario runs alone: everything in its window that carries no other
+        scenario's identifiers is its own.
+        """
         emit(ScenarioStarted(scenario.id, scenario.title))
         began = time.monotonic()
         try:
             try:
-                result = self._run(scenario)
+                outcome: Capture | ScenarioResult = self._capture(scenario, others)
             finally:
                 # Only its own platforms: other platforms' fault scenarios may be running.
                 for platform in sorted(scenario.fault_platforms):
                     self.client.clear_faults(platform)
         except (StepError, SimulatorError, HarnessError) as exc:
-            result = _harness_error(scenario, str(exc))
+            outcome = _harness_error(scenario, str(exc))
         except Exception as exc:  # a harness bug must cost one scenario, not the run
-            result = _harness_error(scenario, f"{type(exc).__name__}: {exc}")
-        result.duration_s = time.monotonic() - began
-        return result
+            outcome = _harness_error(scenario, f"{type(exc).__name__}: {exc}")
+        outcome.duration_s = time.monotonic() - began
+        return outcome
 
-    def _run(self, scenario: Scenario) -> ScenarioResult:
+    def _capture(self, scenario: Scenario, others: list[Capture] | None) -> Capture:
         platforms = self.platforms_of(scenario)
         started = time.time()
         player = StepPlayer(self.client, self.profile, self.addresses,
@@ -288,30 +354,55 @@ class ScenarioRunner:
         # The receiver has answered every postback; one that forwards asynchronously gets a
         # grace period, not the whole timeout, so a silent receiver fails fast.
         deadline = min(deadline, time.monotonic() + max(ASYNC_GRACE_S, 3 * self.settle))
-        journal = self._await_events(scenario, played, platforms, started, deadline)
-        deliveries = self.client.deliveries(played.all_delivery_ids)
-        ctx = self._context(scenario, played, journal, deliveries, started)
+        capture = Capture(scenario, played, platforms, started, started,
+                          exclusive=others is not None)
+        seen = self._await_events(scenario, capture, others, deadline)
+        capture.ended = time.time()
+        if others is None:
+            for entry in seen:
+                if capture.claims(entry):
+                    capture.take(entry)
+        else:
+            claims.claim_exclusive(capture, seen, others)
+        capture.deliveries = self.client.deliveries(played.all_delivery_ids)
+        return capture
+
+    def judge(self, capture: Capture) -> ScenarioResult:
+        """The scenario's verdict over what it captured: rules plus its own expectations."""
+        scenario, played = capture.scenario, capture.played
+        ctx = self._context(capture)
+        platforms = capture.platforms | {e["platform"] for e in capture.journal
+                                         if e.get("platform") in PLATFORMS}
         findings = self._judge(scenario, ctx, played, platforms)
-        expected, missing = expected_findings(scenario, ctx, findings, platforms)
+        expected, missing = expected_findings(scenario, ctx, findings, capture.platforms)
         findings += missing
         failing = [f for i, f in enumerate(findings)
                    if i not in expected and f.severity in FAILING_SEVERITIES]
         names = {n: c["conversion_id"] for n, c in played.conversions.items()}
+        evidence: dict[str, Any] = {"deliveries": capture.deliveries, "journal": capture.journal,
+                                    "conversions": names,
+                                    "pairing": ctx.pairing.describe()}
+        if capture.browser_events:
+            evidence["browser_events"] = capture.browser_events
+        if capture.exclusive:
+            evidence["ran_alone"] = {
+                "reason": "requests in its concurrent run could not be tied to one scenario",
+                "superseded_journal_ids": capture.superseded}
         return ScenarioResult(
             scenario.id, scenario.title, "failed" if failing else "passed",
+            duration_s=getattr(capture, "duration_s", 0.0),
             findings=[f.to_dict() for f in findings], description=scenario.description,
-            tags=scenario.tags,
-            evidence={"deliveries": deliveries, "journal": journal,
-                      "conversions": names},
-        )
+            tags=scenario.tags, evidence=evidence)
 
     # -- waiting ------------------------------------------------------------------------------
 
-    def _await_events(self, scenario: Scenario, played: Played, platforms: set[str],
-                      started: float, deadline: float) -> list[dict[str, Any]]:
-        """The scenario's journal entries once the expected minimums are there (or the timeout),
-        plus a settle window that catches late duplicates and unwanted requests."""
-        since, wanted = started - 1.0, minimum_events(scenario, platforms)
+    def _await_events(self, scenario: Scenario, capture: Capture,
+                      others: list[Capture] | None, deadline: float) -> list[dict[str, Any]]:
+        """The journal entries since the scenario began, once its expected minimums are there
+        (or the deadline), plus a settle window that catches late duplicates and unwanted
+        requests. Running alone, every entry no other scenario claims counts towards them."""
+        since = capture.started - claims.WINDOW_SLACK_S
+        wanted = minimum_events(scenario, capture.platforms)
         seen: list[dict[str, Any]] = []
         mine: list[dict[str, Any]] = []
 
@@ -322,10 +413,16 @@ class ScenarioRunner:
                    self.client.wait_journal(after_id=after, since=since, count=1,
                                             timeout=timeout))
             seen.extend(new)
-            mine.extend(self._mine(new, played))
+            if others is None:
+                mine.extend(e for e in new if capture.claims(e))
+            else:
+                mine.extend(e for e in new if e.get("api") != claims.PIXEL_API
+                            and not any(o.claims(e) for o in others
+                                        if o.scenario.id != scenario.id))
 
         read(None)
-        while wanted and not minimum_met(wanted, played.conversions, mine):
+        while wanted and not minimum_met(wanted, capture.played.conversions, mine,
+                                         alone=others is not None):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -334,37 +431,24 @@ class ScenarioRunner:
         while (remaining := settle_until - time.monotonic()) > 0:
             read(remaining)
         read(None)
-        return mine
-
-    @staticmethod
-    def _mine(entries: list[dict[str, Any]], played: Played) -> list[dict[str, Any]]:
-        """Entries this scenario caused: by attribution to its ad clicks, or its IDs and IPs."""
-        ad_ids = {a["id"] for a in played.ad_clicks.values() if a.get("id")}
-        needles = [*played.issued_click_ids,
-                   *(c["conversion_id"] for c in played.conversions.values()), *played.ips]
-        out = []
-        for entry in entries:
-            attributed = any((ev.get("attribution") or {}).get("ad_click_id") in ad_ids
-                             for ev in entry.get("events") or [])
-            if attributed or _mentions(entry, needles):
-                out.append(entry)
-        return out
+        return seen
 
     # -- judging ------------------------------------------------------------------------------
 
-    def _context(self, scenario: Scenario, played: Played, journal: list[dict[str, Any]],
-                 deliveries: list[dict[str, Any]], started: float) -> ScenarioContext:
+    def _context(self, capture: Capture) -> ScenarioContext:
+        played = capture.played
         return ScenarioContext(
-            scenario_id=scenario.id,
+            scenario_id=capture.scenario.id,
             profile=self.profile,
             ad_clicks=[a for a in played.ad_clicks.values() if a.get("id")],
             clicks=list(played.clicks.values()),
             conversions=list(played.conversions.values()),
-            deliveries=deliveries,
-            journal=journal,
-            started_at=started,
-            finished_at=time.time(),
-            settings=dict(scenario.settings),
+            deliveries=capture.deliveries,
+            journal=capture.journal,
+            started_at=capture.started,
+            finished_at=capture.ended,
+            settings=dict(capture.scenario.settings),
+            browser_events=capture.browser_events,
         )
 
     def _judge(self, scenario: Scenario, ctx: ScenarioContext, played: Played,

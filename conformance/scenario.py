@@ -64,6 +64,11 @@ class Scenario:
         """Platforms this scenario arms faults on; it must run alone there."""
         return {s.args["platform"] for s in self.steps if s.kind == "fault"}
 
+    @property
+    def needs_event_id_sub(self) -> bool:
+        """A browser pixel event is played: the profile must name the Sub ID carrying its ID."""
+        return any(s.kind == "click" and s.args.get("pixel_event") for s in self.steps)
+
     def names(self, *kinds: str) -> list[str]:
         """Names created by steps of these kinds, in order."""
         return [s.name for s in self.steps if s.kind in kinds and s.name]

@@ -177,6 +177,13 @@ class SimClient:
                 **{k: v for k, v in settings.items() if v is not None}}
         return self._call("POST", "/faults", json=body)
 
+    def pixel_event(self, platform: str, event_name: str, event_id: str,
+                    pixel: str) -> dict[str, Any]:
+        """Record the browser pixel's event (a journal entry with api `pixel`)."""
+        return self._call("POST", "/pixel-events", json={
+            "platform": platform, "event_name": event_name, "event_id": event_id,
+            "pixel": pixel})
+
     def clear_faults(self, platform: str | None = None) -> None:
         """Disarm leftover faults (all platforms unless one is named)."""
         self._call("DELETE", "/faults", params={"platform": platform} if platform else None)
@@ -192,6 +199,16 @@ class SimClient:
         if after_id is not None:
             params["after_id"] = after_id
         return self._items(self._call("GET", "/journal", params=params))
+
+    def journal_since(self, since: float, page: int = 5000) -> list[dict[str, Any]]:
+        """Every entry since `since`, oldest first, read page by page."""
+        out: list[dict[str, Any]] = []
+        while True:
+            batch = self.journal(since=since, after_id=out[-1]["id"] if out else None,
+                                 limit=page)
+            out.extend(batch)
+            if len(batch) < page:
+                return out
 
     def wait_journal(self, *, after_id: int | None, count: int, timeout: float,
                      since: float | None = None) -> list[dict[str, Any]]:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import threading
+import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance.profile import Profile
@@ -27,6 +30,20 @@ KIND_BY_PLATFORM = {"meta": "fbclid", "tiktok": "ttclid", "google_ads": "gclid",
 ISSUED_VARIANTS = {"normal": "normal", "aem": "aem", "short": "short", "long": "long",
                    "mixed_case": "normal"}
 CLICK_DELAY_S = 5.0  # a tracking-link click lands a few seconds after its ad click
+
+
+PIXEL_KEYS = {"meta": "pixel_id", "tiktok": "pixel_code"}
+
+
+def seconds_since_utc_time(hh_mm: str, now: float, at_least: float = 0.0) -> float:
+    """Seconds back to the latest moment with this UTC time of day at least `at_least` ago."""
+    hour, minute = (int(part) for part in hh_mm.split(":"))
+    latest = now - at_least
+    day = datetime.fromtimestamp(latest, UTC).replace(hour=hour, minute=minute, second=0,
+                                                      microsecond=0)
+    if day.timestamp() > latest:
+        day -= timedelta(days=1)
+    return now - day.timestamp()
 
 
 class StepError(RuntimeError):
@@ -68,6 +85,7 @@ class Played:
     conversions: dict[str, dict[str, Any]] = field(default_factory=dict)
     delivery_ids: dict[str, list[int]] = field(default_factory=dict)
     ips: set[str] = field(default_factory=set)
+    browser_event_ids: set[int] = field(default_factory=set)  # journal ids of pixel events
 
     @property
     def issued_click_ids(self) -> list[str]:
@@ -122,6 +140,9 @@ class StepPlayer:
                             "source slot")
         subs[self.profile.click_id_sub] = ad["sub_value"] if ad else ""
         platform = args.get("platform") or (ad["profile_platform"] if ad else None)
+        if args.get("pixel_event"):
+            subs[self.profile.event_id_sub] = self._pixel_event(args["pixel_event"], platform,
+                                                                played)
         source = args.get("source", self.profile.source_value(platform) if platform else "")
         if self.profile.source_sub:
             subs[self.profile.source_sub] = source
@@ -137,13 +158,27 @@ class StepPlayer:
         )
         played.clicks[step.name] = {**row, "ad_click": ad if ad and ad.get("id") else None}
 
+    def _pixel_event(self, event_name: str, platform: str | None, played: Played) -> str:
+        """The landing page's pixel reports the event with a fresh ID; returns the ID."""
+        if platform not in PIXEL_KEYS or not self.profile.event_id_sub:
+            raise StepError(f"pixel_event needs a meta or tiktok click and the profile's "
+                            f"event_id_sub (platform {platform!r})")
+        event_id = f"px-{uuid.uuid4().hex}"
+        pixel = self.profile.platforms.get(platform, {}).get(PIXEL_KEYS[platform], "")
+        entry = self.client.pixel_event(platform, event_name, event_id, pixel)
+        played.browser_event_ids.add(entry["id"])
+        return event_id
+
     def _conversion(self, step: Step, played: Played) -> None:
         args = step.args
         click = played.clicks[args["click"]]
+        ago = ago_seconds(args)
+        if args.get("utc_time"):
+            ago = seconds_since_utc_time(args["utc_time"], time.time(), ago)
         row = self.client.conversion(
             click=click["unique_click_id"], payout=args.get("payout"),
             currency=args.get("currency"), status=args.get("status", "approved"),
-            ago_seconds=ago_seconds(args),
+            ago_seconds=ago,
         )
         self._remember(step.name, {**row, "click": click}, played)
 

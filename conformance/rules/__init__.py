@@ -10,7 +10,17 @@ from collections.abc import Iterable
 
 from conformance.context import ScenarioContext
 from conformance.findings import Finding
-from conformance.rules import datamanager, families, google_ads, meta, postback, tiktok
+from conformance.rules import (
+    datamanager,
+    destination,
+    families,
+    google_ads,
+    meta,
+    pixel_dedup,
+    postback,
+    retries,
+    tiktok,
+)
 from conformance.rules.registry import Registry, Rule, RuleDefinitionError, rule
 
 __all__ = [
@@ -24,7 +34,10 @@ __all__ = [
     "run_rules",
 ]
 
-DEFAULT_REGISTRY = Registry.from_modules(families, meta, tiktok, google_ads, datamanager, postback)
+DEFAULT_REGISTRY = Registry.from_modules(
+    families, meta, tiktok, google_ads, datamanager, postback, destination, retries,
+    pixel_dedup,
+)
 
 
 def all_rules() -> list[Rule]:

@@ -26,6 +26,7 @@ from conformance.rules.values import (
     is_ip,
     is_placeholder,
     looks_hashed,
+    same_currency,
     walk,
 )
 
@@ -122,10 +123,10 @@ def value_matches_payout(ctx: ScenarioContext, shape: Shape) -> Iterator[Violati
 
 
 def currency_matches(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
-    """The event's currency is the conversion's ISO 4217 currency, exactly."""
+    """The event's currency is the conversion's ISO 4217 currency, as the platform reads it."""
     for site, where, value, conversion in _linked(ctx, shape, "currency"):
         expected = str(conversion.get("currency") or "")
-        if value != expected:
+        if not same_currency(shape.platform, value, expected):
             note = "case differs" if str(value).upper() == expected.upper() else None
             yield site.violation(where, f"{expected!r} (the offer currency)", value, note)
 

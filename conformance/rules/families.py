@@ -44,7 +44,7 @@ FAMILIES: dict[str, Family] = {
     "time_format": Family(checks.time_format, "must", "time", "{time} is {time_format}"),
     "time_matches": Family(
         checks.time_matches_conversion,
-        "should",
+        "must",  # another time moves the conversion out of (or into) attribution windows
         "time",
         "{time} is the conversion's time, not the time the receiver forwarded it",
     ),
@@ -94,7 +94,7 @@ FAMILIES: dict[str, Family] = {
     "ip_valid": Family(checks.ip_valid, "must", "user", "{ip} is a valid IPv4 or IPv6 address"),
     "ip_matches": Family(
         checks.ip_matches_conversion,
-        "should",
+        "must",  # another IP is someone else's data: it matches the wrong person
         "user",
         "{ip} is the converting user's IP from the postback",
     ),

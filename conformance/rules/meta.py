@@ -96,3 +96,22 @@ def website_fields(ctx: ScenarioContext) -> Iterator[Violation]:
             where, value = first(site.raw, path, site.prefix)
             if not isinstance(value, str) or not value.strip():
                 yield site.violation(where, "a non-empty value for a website event", value)
+
+
+@rule(id="META-022", platform="meta", severity="must", doc_url=META_SERVER_EVENT)
+def no_conversion_past_seven_days(ctx: ScenarioContext) -> Iterator[Violation]:
+    """A conversion older than 7 days is not sent to Meta, whatever event_time claims."""
+    limit_s = float(ctx.setting("meta_max_event_age_days")) * 86400.0
+    for site in sites(ctx, META):
+        conversion = ctx.conversion_for(site.entry, site.event)
+        if conversion is None or not conversion.get("ts"):
+            continue
+        age = float(site.entry.get("ts") or 0.0) - float(conversion["ts"])
+        if age > limit_s:
+            where, _ = site.get("time")
+            yield site.violation(
+                where or site.prefix, "no event for a conversion older than 7 days",
+                f"conversion {conversion.get('conversion_id')} from {age / 86400.0:.1f} days "
+                "before the request",
+                "Meta rejects the request (error_subcode 2804003) or, with event_time moved "
+                "to now, credits the sale to the wrong day")

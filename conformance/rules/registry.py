@@ -17,7 +17,7 @@ from conformance.findings import Finding, Violation, evidence_of
 
 PLATFORMS = frozenset({"meta", "tiktok", "google_ads", "datamanager", "any"})
 SEVERITIES = frozenset({"must", "should", "info"})
-RULE_ID = re.compile(r"^(META|TIKTOK|GADS|DM|PB)-\d{3}$")
+RULE_ID = re.compile(r"^(META|TIKTOK|GADS|DM|PB|RETRY)-\d{3}$")
 
 Check = Callable[[Any], Iterable[Violation | Finding]]
 

@@ -22,6 +22,21 @@ PLACEHOLDER_SHAPE = re.compile(
 )
 
 
+# Platforms that read currency codes case-insensitively. Meta's own docs show both "usd" and
+# "USD", and its Python SDK lowercases custom_data.currency itself (CustomData.normalize).
+# https://developers.facebook.com/documentation/ads-commerce/conversions-api/parameters/custom-data
+CASE_INSENSITIVE_CURRENCY = frozenset({"meta"})
+
+
+def same_currency(platform: str, received: Any, expected: str) -> bool:
+    """True when the platform reads `received` as the ISO 4217 code `expected`."""
+    if not isinstance(received, str):
+        return False
+    if platform in CASE_INSENSITIVE_CURRENCY:
+        return received.upper() == expected.upper()
+    return received == expected
+
+
 def is_placeholder(value: Any) -> bool:
     """True for an empty, `null`/`undefined`-like or unexpanded-macro click ID (`{sub1}`)."""
     if value is None:

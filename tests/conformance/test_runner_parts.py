@@ -8,7 +8,7 @@ import pytest
 
 from conformance.context import ScenarioContext
 from conformance.expectations import Judge
-from conformance.runner import _mentions
+from conformance.pairing import mentions as _mentions
 from conformance.scenario import scenario_from_mapping
 from conformance.steps import Addresses, ago_seconds
 

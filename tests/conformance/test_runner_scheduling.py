@@ -189,11 +189,11 @@ def test_a_fault_scenario_clears_only_its_own_platforms_faults_when_it_ends() ->
     profile = load_profile(REPO_ROOT / "fixtures" / "profiles" / "reference.yaml")
     runner = ScenarioRunner(SimClient("http://sim.test"), profile, RunOptions(settle_seconds=0))
 
-    def broken(_: Scenario) -> ScenarioResult:
+    def broken(_: Scenario, __: object) -> ScenarioResult:
         raise RuntimeError("harness bug")
 
-    runner._run = broken  # type: ignore[method-assign]
-    result = runner.run_one(scenario("fault", ["meta"], "meta"), lambda _: None)
+    runner._capture = broken  # type: ignore[method-assign]
+    result = runner.capture_one(scenario("fault", ["meta"], "meta"), lambda _: None)
 
     assert result.status == "error"
     assert [c.request.url for c in cleared.calls] == ["http://sim.test/api/faults?platform=meta"]

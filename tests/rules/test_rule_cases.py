@@ -82,11 +82,82 @@ def plant_fabricated_fbc(s) -> None:
     s.send("meta", conversion, **{"user_data.fbc": f"fb.1.{int(s.NOW * 1000)}.IwARmadeup"})
 
 
+PROFILE_IDS = {
+    "meta": {"pixel_id": "111"},
+    "tiktok": {"pixel_code": "CGOOD"},
+    "google_ads": {"customer_id": "123", "conversion_action_id": "9"},
+    "datamanager": {"account_id": "123", "destination_id": "9"},
+}
+
+
+def with_profile(s, **extra: Any) -> None:
+    s.ctx.profile = {"click_id_sub": "sub1", "platforms": PROFILE_IDS, **extra}
+
+
+def plant_other_meta_pixel(s) -> None:
+    with_profile(s)
+    s.send_converted("meta")["path"] = "/meta/v21.0/999/events"
+
+
+def plant_other_tiktok_pixel(s) -> None:
+    with_profile(s)
+    conversion = s.converted("tiktok")
+    s.request("tiktok", [s.event("tiktok", conversion)], event_source_id="CWRONG")
+
+
+def plant_other_conversion_action(s) -> None:
+    with_profile(s)
+    s.send_converted("google_ads", conversionAction="customers/123/conversionActions/2")
+
+
+def plant_other_datamanager_account(s) -> None:
+    with_profile(s)
+    conversion = s.converted("datamanager")
+    s.request("datamanager", [s.event("datamanager", conversion)],
+              destinations=[{"operatingAccount": {"accountId": "555"},
+                             "productDestinationId": "9"}])
+
+
+def plant_early_retry(s) -> None:
+    conversion = s.converted("google_ads")
+    first = s.send("google_ads", conversion)
+    first.update(status=429, accepted=False, fault="status 429 Retry-After 1")
+    s.send("google_ads", conversion, ts=s.NOW + 0.2)
+
+
+def plant_meta_late_sent_as_now(s) -> None:
+    ad = s.ad_click("meta", ts=s.NOW - 9 * DAY)
+    s.send("meta", s.conversion(s.click(ad, ts=s.NOW - 9 * DAY), ts=s.NOW - 8 * DAY),
+           event_time=int(s.NOW))
+
+
+def pixel_reported(platform: str, event_name: str) -> Plant:
+    def plant(s) -> None:
+        with_profile(s, event_id_sub="sub3")
+        conversion = s.converted(platform)
+        conversion["click"]["sub3"] = "px-1"
+        s.ctx.browser_events.append({"platform": platform, "api": "pixel", "events": [
+            {"event_id": "px-1", "event_name": event_name}]})
+        s.send(platform, conversion)
+
+    return plant
+
+
 FBC = "user_data.fbc"
 ANY_DIGEST_UPPER = sha256("x").upper()
 
 CASES = [
     # rule, plant, the field path the message starts with, text the message contains
+    ("META-020", plant_other_meta_pixel, "request path pixel_id", "'999'"),
+    ("TIKTOK-014", plant_other_tiktok_pixel, "event_source_id", "'CWRONG'"),
+    ("GADS-010", plant_other_conversion_action, "conversions[0].conversionAction",
+     "conversionActions/2"),
+    ("DM-011", plant_other_datamanager_account, "destinations[0].operatingAccount.accountId",
+     "'555'"),
+    ("RETRY-001", plant_early_retry, "retry", "0.20 s later"),
+    ("META-022", plant_meta_late_sent_as_now, "data[0].event_time", "8.0 days"),
+    ("META-021", pixel_reported("meta", "Purchase"), "data[0].event_id", "'px-1'"),
+    ("TIKTOK-015", pixel_reported("tiktok", "CompletePayment"), "data[0].event_id", "'px-1'"),
     (
         "META-001",
         one("meta", **{FBC: fbc_part(2, lambda t: t[:10])}),
@@ -139,9 +210,9 @@ CASES = [
     ),
     (
         "META-013",
-        one("meta", **{"custom_data.currency": str.lower}),
+        one("meta", **{"custom_data.currency": "eur"}),
         "data[0].custom_data.currency",
-        "case differs",
+        "'eur'",
     ),
     ("META-014", one("meta", action_source="web"), "data[0].action_source", "'web'"),
     ("META-014", one("meta", action_source=DELETE), "data[0].action_source", "got nothing"),
@@ -232,6 +303,12 @@ CASES = [
         one("tiktok", **{"properties.value": "twelve"}),
         "data[0].properties.value",
         "12.5",
+    ),
+    (
+        "TIKTOK-009",
+        one("tiktok", **{"properties.currency": str.lower}),
+        "data[0].properties.currency",
+        "case differs",
     ),
     (
         "TIKTOK-009",
@@ -382,6 +459,13 @@ def test_planted_mistake_yields_the_rule_finding_naming_the_field(
     assert message.startswith(f"{where}: expected "), message
     assert text in message
     assert findings[0].evidence["field"] == where
+
+
+def test_meta_reads_a_lower_case_currency_as_the_same_code(scenario) -> None:
+    # Meta's SDK lowercases custom_data.currency itself; Meta's docs show "usd" and "USD".
+    one("meta", **{"custom_data.currency": str.lower})(scenario)
+
+    assert scenario.findings("META-013") == []
 
 
 def test_every_rule_has_a_failing_case() -> None:

@@ -1,0 +1,147 @@
+"""Tying every platform request recorded during a run to exactly one scenario, or reporting it.
+
+Scenarios run concurrently and the receiver's requests land in one journal. A request is a
+scenario's when it carries one of the scenario's needles (its issued click IDs, conversion IDs,
+visitor IPs) or the mock attributed it to one of its ad clicks. A request that carries none, or
+the needles of several scenarios, cannot be told apart: every scenario whose window it fell in
+(on the same platform family) is rerun alone, holding every platform, so that whatever arrives
+during the rerun is its own. What is still left over is a run-level finding (RUN-001).
+See docs/how-the-suite-decides.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.findings import Finding
+from conformance.pairing import mentions
+from conformance.scenario import Scenario
+from conformance.simclient import AD_CLICK_PLATFORM
+from conformance.steps import Played
+
+Row = dict[str, Any]
+WINDOW_SLACK_S = 0.5  # a request logged a moment before play began or after the settle ended
+UNCLAIMED_RULE = "RUN-001"
+UNCLAIMED_DOC = "docs/how-the-suite-decides.md"  # the suite's own rule: no platform doc behind it
+PIXEL_API = "pixel"
+
+
+@dataclass
+class Capture:
+    """One played scenario waiting to be judged: what it created, its window, its requests."""
+
+    scenario: Scenario
+    played: Played
+    platforms: set[str]
+    started: float
+    ended: float
+    deliveries: list[Row] = field(default_factory=list)
+    journal: list[Row] = field(default_factory=list)
+    browser_events: list[Row] = field(default_factory=list)
+    exclusive: bool = False
+    # Journal ids of requests from an earlier, concurrent run of this scenario that could not be
+    # told apart from another scenario's (the reason it was rerun alone).
+    superseded: list[int] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def families(self) -> set[str]:
+        return {AD_CLICK_PLATFORM.get(p, p) for p in self.platforms}
+
+    @property
+    def needles(self) -> list[str]:
+        played = self.played
+        return [*played.issued_click_ids,
+                *(str(c["conversion_id"]) for c in played.conversions.values()), *played.ips]
+
+    def claims(self, entry: Row) -> bool:
+        """The entry carries this scenario's identifiers (or is a pixel event it recorded)."""
+        if entry.get("id") in self.played.browser_event_ids:
+            return True
+        ad_ids = {a["id"] for a in self.played.ad_clicks.values() if a.get("id")}
+        if any((ev.get("attribution") or {}).get("ad_click_id") in ad_ids
+               for ev in entry.get("events") or []):
+            return True
+        return mentions(entry, self.needles)
+
+    def covers(self, entry: Row) -> bool:
+        """The entry arrived while this scenario was playing or settling."""
+        ts = float(entry.get("ts") or 0.0)
+        return self.started - WINDOW_SLACK_S <= ts <= self.ended + WINDOW_SLACK_S
+
+    def take(self, entry: Row) -> None:
+        """Add the entry to what this scenario is judged on (pixel events apart)."""
+        if entry.get("api") == PIXEL_API:
+            if all(e["id"] != entry["id"] for e in self.browser_events):
+                self.browser_events.append(entry)
+        elif all(e["id"] != entry["id"] for e in self.journal):
+            self.journal.append(entry)
+            self.journal.sort(key=lambda e: e["id"])
+
+
+@dataclass
+class Plan:
+    """The outcome of tying a run's requests to its concurrent scenarios."""
+
+    rerun: dict[str, list[int]] = field(default_factory=dict)  # scenario id -> journal ids
+    unclaimed: list[Row] = field(default_factory=list)
+
+
+def family_of(entry: Row) -> str:
+    platform = str(entry.get("platform") or "")
+    return AD_CLICK_PLATFORM.get(platform, platform)
+
+
+def reconcile(captures: Iterable[Capture], entries: Iterable[Row]) -> Plan:
+    """Give each entry to the one scenario that claims it; plan reruns for the rest.
+
+    Captures gain the entries they claim (late ones included). An entry claimed by several, or
+    by none, marks for rerun every scenario whose window it fell in on its platform family (any
+    platform when none of them touches that family); with no such scenario it is unclaimed.
+    """
+    captures = list(captures)
+    plan = Plan()
+    for entry in entries:
+        owners = [c for c in captures if c.claims(entry)]
+        if len(owners) == 1:
+            owners[0].take(entry)
+            continue
+        candidates = owners or [c for c in captures if c.covers(entry)]
+        same_family = [c for c in candidates if family_of(entry) in c.families]
+        candidates = same_family or candidates
+        if not candidates:
+            plan.unclaimed.append(entry)
+        for capture in candidates:
+            plan.rerun.setdefault(capture.scenario.id, []).append(entry["id"])
+    return plan
+
+
+def claim_exclusive(capture: Capture, entries: Iterable[Row], others: Iterable[Capture]) -> None:
+    """A scenario that ran alone takes every entry in its window that no other scenario's
+    identifiers claim, plus anything carrying its own identifiers."""
+    others = [o for o in others if o.scenario.id != capture.scenario.id]
+    for entry in entries:
+        ours = capture.claims(entry)
+        if ours or (capture.covers(entry) and not any(o.claims(entry) for o in others)):
+            capture.take(entry)
+
+
+def unclaimed_findings(entries: list[Row], captures: Iterable[Capture]) -> list[Finding]:
+    """One RUN-001 finding per request no judged scenario accounts for."""
+    captures = list(captures)
+    findings = []
+    for entry in entries:
+        late = [c.scenario.id for c in captures if c.claims(entry)]
+        why = (f"it carries the identifiers of {', '.join(late)} but arrived after that "
+               "scenario was judged" if late else
+               "it carries no identifier of any scenario and arrived while none was running")
+        findings.append(Finding(
+            rule=UNCLAIMED_RULE, severity="must", platform=str(entry.get("platform") or "any"),
+            message=(f"{entry.get('platform')} request #{entry.get('id')} ({entry.get('method')} "
+                     f"{entry.get('path')}, status {entry.get('status')}) belongs to no "
+                     f"scenario: {why}"),
+            doc_url=UNCLAIMED_DOC,
+            evidence={"journal_id": entry.get("id"), "received": entry.get("received_at")}))
+    return findings

@@ -1,0 +1,205 @@
+"""Which conversion each platform request and event stands for, within one scenario.
+
+A scenario's context holds only its own conversions and the requests tied to it (see
+`conformance.claims`), so an event that carries no identifier can still be paired: by what it
+does carry (event ID, click ID or a fragment of one), then by value, then by event time, and
+failing all of those by cause: the conversion whose postback the receiver was handling (or had
+most recently been sent) when the request arrived. How each pair was made is kept, so a report
+can say why an event was counted for a conversion.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from simulator.clock import parse_iso
+
+if TYPE_CHECKING:
+    from conformance.context import ScenarioContext
+
+Row = dict[str, Any]
+Key = tuple[Any, Any]  # (journal entry id, event index)
+KIND_BY_PLATFORM = {"meta": "fbclid", "tiktok": "ttclid", "google_ads": "gclid",
+                    "datamanager": "gclid"}
+MIN_FRAGMENT = 8  # shorter shared text is coincidence, not a click ID fragment
+ATTEMPT_SLACK_S = 0.5  # a request logged just after the receiver answered still belongs to it
+
+
+def attempt_spans(deliveries: list[Row]) -> list[tuple[float, float, Row, Row]]:
+    """(start, end, attempt, delivery) of every postback attempt, oldest first."""
+    spans = []
+    for delivery in deliveries:
+        for attempt in delivery.get("attempts") or []:
+            try:
+                start = parse_iso(attempt["started_at"]).timestamp()
+            except (KeyError, TypeError, ValueError):
+                continue
+            end = start + float(attempt.get("latency_ms") or 0.0) / 1000.0
+            spans.append((start, end, attempt, delivery))
+    return sorted(spans, key=lambda s: s[0])
+
+
+class Pairing:
+    """Pairs a context's events and requests with its conversions; build once per context."""
+
+    def __init__(self, ctx: ScenarioContext) -> None:
+        self.ctx = ctx
+        self.events: dict[Key, Row | None] = {}
+        self.reasons: dict[Key, str] = {}
+        self.spans = attempt_spans(ctx.deliveries)
+        by_internal = {c.get("id"): c for c in ctx.conversions}
+        self.delivered = [by_internal[d.get("conversion_id")] for d in ctx.deliveries
+                          if d.get("conversion_id") in by_internal]
+        counts: dict[Any, int] = defaultdict(int)
+        for entry, event in ctx.events():
+            key = (entry.get("id"), event.get("index"))
+            found, reason = ctx.identified_conversion(event), "identifier"
+            if found is None:
+                found, reason = self._fallback(entry, event, counts)
+            self.events[key] = found
+            if found is not None:
+                self.reasons[key] = reason
+                counts[found.get("id")] += 1
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each event's conversion and why it was paired so (for the report's evidence)."""
+        return [{"journal_id": key[0], "event_index": key[1],
+                 "conversion_id": (found or {}).get("conversion_id"),
+                 "reason": self.reasons.get(key, "no conversion of this scenario")}
+                for key, found in self.events.items()]
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _candidates(self, platform: str) -> list[Row]:
+        """Conversions this platform's requests may stand for: the ones the network delivered
+        (all if none was), without those whose ad click belongs to another platform."""
+        pool = _unique(self.delivered) or list(self.ctx.conversions)
+        kind = KIND_BY_PLATFORM.get(platform)
+        out = []
+        for conversion in pool:
+            ad_click = (conversion.get("click") or {}).get("ad_click") or {}
+            if not ad_click.get("kind") or ad_click.get("kind") == kind:
+                out.append(conversion)
+        return out
+
+    def _fallback(self, entry: Row, event: Row, counts: Mapping[Any, int]
+                  ) -> tuple[Row | None, str]:
+        candidates = self._candidates(str(entry.get("platform")))
+        if not candidates:
+            return None, ""
+        fragment = [c for c in candidates if self._shares_click_fragment(c, event)]
+        if len(fragment) == 1:
+            return fragment[0], "click ID fragment"
+        candidates = fragment or candidates
+        if len(candidates) == 1:
+            return candidates[0], "the scenario's only conversion"
+        valued = [c for c in candidates if self._value_matches(c, event)]
+        candidates = valued or candidates
+        if len(candidates) == 1:
+            return candidates[0], "value"
+        timed = self._nearest_in_time(candidates, event)
+        if timed is not None:
+            return timed, "event time"
+        caused = self.cause_of(entry, candidates)
+        if caused is not None:
+            return caused, "postback being handled when the request arrived"
+        return min(candidates, key=lambda c: counts.get(c.get("id"), 0)), "order"
+
+    def _shares_click_fragment(self, conversion: Row, event: Row) -> bool:
+        sent = str((event.get("click_id") or {}).get("value") or "")
+        issued = str(((conversion.get("click") or {}).get("ad_click") or {}).get("click_id")
+                     or self.ctx.sub_value(conversion.get("click")))
+        if len(sent) < MIN_FRAGMENT or len(issued) < MIN_FRAGMENT:
+            return False
+        return issued in sent or sent in issued
+
+    def _value_matches(self, conversion: Row, event: Row) -> bool:
+        value = event.get("value")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        payout = float(conversion.get("payout") or 0.0)
+        return abs(value - payout) <= float(self.ctx.setting("value_tolerance"))
+
+    def _nearest_in_time(self, candidates: list[Row], event: Row) -> Row | None:
+        from conformance.context import event_seconds
+
+        when = event_seconds(event)
+        if when is None:
+            return None
+        tolerance = float(self.ctx.setting("event_time_tolerance_s"))
+        close = [c for c in candidates if abs(float(c.get("ts") or 0.0) - when) <= tolerance]
+        if not close:
+            return None
+        return min(close, key=lambda c: abs(float(c.get("ts") or 0.0) - when))
+
+    def cause_of(self, entry: Row, candidates: list[Row]) -> Row | None:
+        """The candidate whose postback attempt was in flight when the request arrived, else the
+        one whose attempt started last before it (a receiver forwarding asynchronously)."""
+        ts = float(entry.get("ts") or 0.0)
+        ids = {c.get("id"): c for c in candidates}
+        started_before = [(start, end, d) for start, end, _, d in self.spans
+                          if start <= ts and d.get("conversion_id") in ids]
+        if not started_before:
+            return None
+        in_flight = [d for start, end, d in started_before if ts <= end + ATTEMPT_SLACK_S]
+        owners = {d.get("conversion_id") for d in in_flight}
+        if len(owners) == 1:
+            return ids[owners.pop()]
+        return ids[started_before[-1][2].get("conversion_id")]
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def requests_for(self, conversion: Row, platform: str) -> list[Row]:
+        """Every request to `platform` that stands for this conversion: its paired events, else
+        (a body the platform could not parse) its IDs in the body, else its postback's cause."""
+        wanted = conversion.get("id")
+        needles = [str(conversion.get("conversion_id") or "")]
+        sub = self.ctx.sub_value(conversion.get("click"))
+        if sub and (conversion.get("click") or {}).get("ad_click"):
+            needles.append(sub)
+        candidates = self._candidates(platform)
+        out = []
+        for entry in self.ctx.journal:
+            if entry.get("platform") != platform:
+                continue
+            events = entry.get("events") or []
+            if events:
+                owners = {(self.events.get((entry.get("id"), e.get("index"))) or {}).get("id")
+                          for e in events}
+                if wanted in owners:
+                    out.append(entry)
+            elif mentions(entry, needles):
+                out.append(entry)
+            elif not any(mentions(entry, self._needles(c)) for c in candidates):
+                cause = (candidates[0] if len(candidates) == 1
+                         else self.cause_of(entry, candidates))
+                if cause is not None and cause.get("id") == wanted:
+                    out.append(entry)
+        return out
+
+    def _needles(self, conversion: Row) -> list[str]:
+        needles = [str(conversion.get("conversion_id") or "")]
+        if (conversion.get("click") or {}).get("ad_click"):
+            needles.append(self.ctx.sub_value(conversion.get("click")))
+        return [n for n in needles if n]
+
+
+def mentions(entry: Mapping[str, Any], needles: list[str]) -> bool:
+    """True when the raw body carries any needle (URL-decoded too: Meta accepts form bodies)."""
+    body = entry.get("body") or ""
+    decoded = unquote_plus(body) if "%" in body or "+" in body else body
+    lowered = decoded.lower()
+    return any(n and (n in body or n in decoded or n.lower() in lowered) for n in needles)
+
+
+def _unique(rows: list[Row]) -> list[Row]:
+    seen: set[Any] = set()
+    out = []
+    for row in rows:
+        if row.get("id") not in seen:
+            seen.add(row.get("id"))
+            out.append(row)
+    return out

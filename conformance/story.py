@@ -1,0 +1,66 @@
+"""What happened to one conversion's platform requests, told in one sentence for a finding.
+
+Several requests for one conversion have different causes, and the fix differs: the receiver
+retried on its own while handling one postback, or it answered the postback with an error (or
+too slowly) so the *network* delivered it again, or the scenario itself redelivered it. Each
+request is placed in the postback attempt that was in flight when it arrived (else the last one
+started before it, for receivers that forward after answering).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from conformance.pairing import ATTEMPT_SLACK_S, attempt_spans
+
+Row = dict[str, Any]
+NAMES = {"meta": "Meta", "tiktok": "TikTok", "google_ads": "Google Ads",
+         "datamanager": "Data Manager"}
+
+
+def platform_name(platform: str) -> str:
+    return NAMES.get(platform, platform)
+
+
+def _attempt_of(ts: float, spans: list[tuple[float, float, Row, Row]]) -> int | None:
+    started = [i for i, (start, _, _, _) in enumerate(spans) if start <= ts]
+    if not started:
+        return None
+    in_flight = [i for i in started if ts <= spans[i][1] + ATTEMPT_SLACK_S]
+    return in_flight[-1] if in_flight else started[-1]
+
+
+def _answer(attempt: Row) -> str:
+    if attempt.get("status_code"):
+        return str(attempt["status_code"])
+    return "with an error" if not attempt.get("error") else f"with {attempt['error']}"
+
+
+def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
+    """'4 request(s) with statuses [400, 400, 400, 400]: the receiver answered ...'."""
+    requests = sorted(requests, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0))
+    statuses = [e.get("status") for e in requests]
+    text = f"{len(requests)} request(s) with statuses {statuses}"
+    spans = attempt_spans(deliveries)
+    if not requests or not spans:
+        return text
+    per_attempt = Counter(_attempt_of(float(e.get("ts") or 0.0), spans) for e in requests)
+    parts = []
+    own = sum(n - 1 for i, n in per_attempt.items() if i is not None and n > 1)
+    if own:
+        parts.append(f"the receiver itself retried {own} time(s) while handling a postback")
+    redelivered = [(i, span) for i, span in enumerate(spans)
+                   if span[3].get("redelivery_of") is None and int(span[2].get("number") or 1) > 1]
+    if redelivered:
+        before = spans[redelivered[0][0] - 1][2] if redelivered[0][0] else spans[0][2]
+        last_platform = [e.get("status") for e in requests
+                         if _attempt_of(float(e.get("ts") or 0.0), spans) == redelivered[0][0] - 1]
+        after = (f" after {platform_name(platform)}'s {last_platform[-1]}"
+                 if last_platform else "")
+        parts.append(f"the receiver answered the postback {_answer(before)}{after}, so the "
+                     f"network redelivered it {len(redelivered)} time(s)")
+    replays = {span[3].get("id") for span in spans if span[3].get("redelivery_of") is not None}
+    if replays:
+        parts.append(f"the scenario redelivered the postback {len(replays)} time(s)")
+    return f"{text}: {'; '.join(parts)}" if parts else text
