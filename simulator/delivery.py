@@ -2,9 +2,11 @@
 
 The `deliveries` table is the queue. A row is due when it is `pending`, its `next_attempt_at` has
 passed and no live lease holds it. One dispatcher thread claims due rows with a single
-`UPDATE ... RETURNING` that sets `lease_until`, so no two workers (or two engines on one database
-file) send the same attempt, and a lease left behind by a crash expires so the row is sent again:
-nothing is lost, and delivery is at least once. Workers only send; one writer thread records
+`UPDATE ... RETURNING` that sets `lease_until` and `lease_owner`, so no two workers (or two engines
+on one database file) send the same attempt. Each engine keeps a heartbeat in `delivery_engines`;
+a lease whose owner's heartbeat is stale (the process was killed) is taken over within seconds,
+and any other lease left behind expires, so the row is sent again: nothing is lost, and delivery
+is at least once. Workers only send; one writer thread records
 each attempt row and the delivery's new state, as many as have finished in one transaction (a
 crash before that write loses the log line, never the postback: the lease expires and it is sent
 again).
@@ -15,13 +17,17 @@ What each answer means (retry, fail, deliver) is `simulator.retry_policy`.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
+from pathlib import Path
 
 from simulator.clock import Clock, iso
 from simulator.config import SimConfig
@@ -39,15 +45,27 @@ LEASE_MARGIN_S = 10.0
 # process, a clock moved by hand, an expired lease) are still picked up.
 MAX_IDLE_S = 1.0
 
+# An engine's heartbeat (wall clock) is refreshed this often; one older than ENGINE_STALE_S means
+# the engine died, and its leases are taken over at once rather than after the whole lease.
+HEARTBEAT_S = 1.0
+ENGINE_STALE_S = 5.0
+
 _CLAIM_SQL = """
-UPDATE deliveries SET lease_until = :lease
+UPDATE deliveries SET lease_until = :lease, lease_owner = :owner
 WHERE id IN (
     SELECT id FROM deliveries
     WHERE status = 'pending' AND next_attempt_at <= :now
-      AND (lease_until IS NULL OR lease_until <= :now)
+      AND (lease_until IS NULL OR lease_until <= :now
+           OR (lease_owner IS NOT NULL AND lease_owner != :owner AND NOT EXISTS (
+               SELECT 1 FROM delivery_engines e
+               WHERE e.owner = deliveries.lease_owner AND e.heartbeat >= :alive_since)))
     ORDER BY next_attempt_at, id LIMIT :limit
 )
 RETURNING id, method, url, body, content_type, attempts, next_attempt_at, lease_until
+"""
+_HEARTBEAT_SQL = """
+INSERT INTO delivery_engines (owner, pid, heartbeat) VALUES (?, ?, ?)
+ON CONFLICT (owner) DO UPDATE SET heartbeat = excluded.heartbeat
 """
 _NEXT_DUE_SQL = """
 SELECT next_attempt_at FROM deliveries
@@ -114,6 +132,9 @@ class DeliveryEngine:
         self._cond = threading.Condition()
         self._poked = False
         self._run: _Run | None = None
+        # Who holds this engine's leases; a new identity per start, so a restarted process
+        # never mistakes a dead predecessor's leases for its own.
+        self._owner = _new_owner()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -124,7 +145,14 @@ class DeliveryEngine:
                 return
             run = self._run = _Run()
             self._poked = True
+            self._owner = _new_owner()
+        # Alive before the first claim: its leases must never look abandoned.
+        self._beat()
+        self._forget_dead_engines()
         run.threads = [
+            threading.Thread(target=self._heartbeat_loop, args=(run,), name="delivery-heartbeat",
+                             daemon=True),
+        ] + [
             threading.Thread(
                 target=self._dispatch_loop, args=(run,), name="delivery-dispatch", daemon=True
             ),
@@ -146,7 +174,7 @@ class DeliveryEngine:
                 return
             run.stopping = True
             self._cond.notify_all()
-        dispatcher, writer, *workers = run.threads
+        heartbeat, dispatcher, writer, *workers = run.threads
         deadline = time.monotonic() + timeout
         dispatcher.join(timeout=max(0.0, deadline - time.monotonic()))
         unsent = self._drain(run)
@@ -159,6 +187,9 @@ class DeliveryEngine:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         run.records.put(None)
         writer.join(timeout=max(0.1, deadline - time.monotonic()))
+        heartbeat.join(timeout=max(0.1, deadline - time.monotonic()))
+        # Gone: whatever lease it still holds (a send past the timeout) is free for others now.
+        self._store.execute("DELETE FROM delivery_engines WHERE owner = ?", (self._owner,))
 
     def wake(self) -> None:
         """Tell the dispatcher new work may be due (call after inserting a pending delivery)."""
@@ -291,11 +322,42 @@ class DeliveryEngine:
 
     def _claim(self, now: float, limit: int) -> list[Row]:
         """Lease due rows; each row holds only what `_send` needs, in `_CLAIM_SQL`'s order."""
-        rows = self._store.query(
-            _CLAIM_SQL, {"lease": now + self._lease_s, "now": now, "limit": limit}
-        )
+        rows = self._store.query(_CLAIM_SQL, {
+            "lease": now + self._lease_s, "now": now, "limit": limit, "owner": self._owner,
+            "alive_since": time.time() - ENGINE_STALE_S,
+        })
         rows.sort(key=_due_order)
         return rows
+
+    def _beat(self) -> None:
+        """Say this engine is alive (wall-clock time: liveness is real, whatever the clock)."""
+        now = time.time()
+        self._store.execute(_HEARTBEAT_SQL, (self._owner, os.getpid(), now))
+
+    def _forget_dead_engines(self) -> None:
+        """Drop engines of this host whose process is gone, so a restart takes over their
+        leases at once instead of after ENGINE_STALE_S (a reused pid just waits for that)."""
+        host = socket.gethostname()
+        for row in self._store.query("SELECT owner, pid FROM delivery_engines"):
+            if row["owner"].rsplit(":", 2)[0] == host and not _alive(row["pid"]):
+                self._store.execute("DELETE FROM delivery_engines WHERE owner = ?",
+                                    (row["owner"],))
+
+    def _heartbeat_loop(self, run: _Run) -> None:
+        last_prune = 0.0
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: run.stopping, timeout=HEARTBEAT_S)
+                if run.stopping:
+                    return
+            try:
+                self._beat()
+                if time.monotonic() - last_prune > 3600:
+                    last_prune = time.monotonic()
+                    self._store.execute("DELETE FROM delivery_engines WHERE heartbeat < ?",
+                                        (time.time() - 86400,))
+            except Exception:
+                log.exception("delivery heartbeat: could not record that this engine is alive")
 
     def _release(self, rows: list[Row]) -> None:
         for row in rows:
@@ -388,6 +450,26 @@ class DeliveryEngine:
 
 _CLAIMED = itemgetter("id", "method", "url", "body", "content_type", "attempts",
                       "next_attempt_at", "lease_until")
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs: a killed one may linger as a zombie until its parent reaps it,
+    which Linux shows as state Z in /proc/<pid>/stat."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): the signal check is all there is
+    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
+
+
+def _new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def _stamp(epoch: float) -> str:

@@ -80,6 +80,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     -- Set while a worker owns the row (epoch); a lease left by a crash expires and the row is
     -- due again, so nothing is lost (delivery.py).
     lease_until      REAL,
+    -- Which engine holds the lease (delivery_engines.owner): a dead owner's lease is taken over
+    -- at once instead of waiting for lease_until.
+    lease_owner      TEXT,
     last_status_code INTEGER,
     last_error       TEXT,
     redelivery_of    INTEGER REFERENCES deliveries(id),
@@ -190,3 +193,11 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (key, method, path)
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_ts ON idempotency_keys(ts);
+
+-- Running delivery engines and their last heartbeat (wall-clock epoch): an engine whose
+-- heartbeat is stale has died (kill -9, power loss), so its leases are free (delivery.py).
+CREATE TABLE IF NOT EXISTS delivery_engines (
+    owner     TEXT PRIMARY KEY,             -- host:pid:random, one per engine start
+    pid       INTEGER NOT NULL,
+    heartbeat REAL NOT NULL
+);

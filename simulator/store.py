@@ -22,6 +22,8 @@ import orjson
 JSON_COLUMNS = frozenset({"query", "headers", "response", "findings", "events"})
 
 Row = dict[str, Any]
+# Columns added to schema.sql after its tables first shipped: (table, column) -> type.
+ADDED_COLUMNS = {("deliveries", "lease_owner"): "TEXT"}
 
 
 def _loads(text: str) -> Any:
@@ -124,6 +126,14 @@ class Store:
         schema = resources.files("simulator").joinpath("schema.sql").read_text(encoding="utf-8")
         with self._lock:
             self._conn.executescript(schema)
+            self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """Give a database file made by an older version the columns added since."""
+        for (table, column), kind in ADDED_COLUMNS.items():
+            have = {r["name"] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         with self._lock:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
+import pytest
+
 from simulator.clock import ManualClock, SystemClock
+from simulator.delivery import ENGINE_STALE_S
 from simulator.store import Store
 
 
@@ -72,3 +77,39 @@ def test_two_engines_on_one_database_never_send_the_same_delivery_twice(
     assert sorted(r["uri"] for r in receiver.requests) == sorted(
         f"/pb?n={n}" for n in range(30)
     )
+
+
+@pytest.mark.parametrize(
+    ("heartbeat_age", "sent", "status"),
+    [(None, 1, "delivered"), (ENGINE_STALE_S + 1, 1, "delivered"), (0.0, 0, "pending")],
+    ids=["no-heartbeat", "stale-heartbeat", "live-engine"],
+)
+def test_a_lease_is_taken_over_at_once_only_when_its_engine_is_dead(
+    rig, receiver, store: Store, clock: ManualClock, heartbeat_age, sent, status
+) -> None:
+    engine = rig.make_engine(store, clock, delivery_timeout=2.0)
+    delivery_id = rig.enqueue(engine, store, clock, receiver.url + "/pb")
+    # What a killed process leaves: a lease far from expiry, owned by another engine.
+    store.update("deliveries", delivery_id, {"lease_until": clock.time() + 30.0,
+                                             "lease_owner": "elsewhere:4242:x"})
+    if heartbeat_age is not None:
+        store.insert("delivery_engines", {"owner": "elsewhere:4242:x", "pid": 4242,
+                                          "heartbeat": time.time() - heartbeat_age})
+
+    assert engine.run_due() == sent
+    assert rig.delivery(store, delivery_id)["status"] == status
+
+
+def test_a_database_from_before_lease_owners_gains_the_column(tmp_path: Path) -> None:
+    db = str(tmp_path / "old.db")
+    old = sqlite3.connect(db)
+    old.execute("CREATE TABLE deliveries (id INTEGER PRIMARY KEY, conversion_id INTEGER, "
+                "url TEXT, status TEXT, attempts INTEGER, next_attempt_at REAL, "
+                "lease_until REAL, created_at TEXT, updated_at TEXT)")
+    old.close()
+    store = Store(db)
+    try:
+        columns = {r["name"] for r in store.query("PRAGMA table_info(deliveries)")}
+    finally:
+        store.close()
+    assert "lease_owner" in columns
