@@ -8,6 +8,7 @@ from typing import TextIO
 from conformance.results import (
     RunEvent,
     RunFinished,
+    RunNote,
     RunStarted,
     RunSummary,
     ScenarioFinished,
@@ -53,12 +54,17 @@ class ConsoleReporter:
                         f"(simulator {event.sim_url})")
         elif self._aborted:
             return
+        elif isinstance(event, RunNote):
+            self._write(f"postback-sim: {event.message}")
         elif isinstance(event, ScenarioFinished):
-            self._done += 1
             r = event.result
             width = len(str(self._total))
             label = self._paint(f"{LABELS[r.status]:<5}", r.status)
-            count = f"[{self._done:>{width}}/{self._total}]"
+            if "run" in r.tags:  # a run-level result, not one of the scenarios counted
+                count = f"[{'run':^{2 * width + 1}}]"
+            else:
+                self._done += 1
+                count = f"[{self._done:>{width}}/{self._total}]"
             self._write(f"{count} {label} {r.id:<32} {r.duration_s:6.2f}s  {r.title}")
         elif isinstance(event, RunFinished):
             self.summary(event.summary)

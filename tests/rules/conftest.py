@@ -240,6 +240,8 @@ class Scenario:
                     if isinstance(time_value, int)
                     else epoch_from_iso(time_value),
                     "event_id": raw_get(raw, shape.role("event_id", api)),
+                    "value": raw_get(raw, shape.role("value", api)),
+                    "currency": raw_get(raw, shape.role("currency", api)),
                     "click_id": {"kind": KINDS[platform][1], "value": click}
                     if click is not None
                     else None,
