@@ -58,7 +58,7 @@ def fbc_format(ctx: ScenarioContext) -> Iterator[Violation]:
             yield site.violation(where, "fb.1.<13-digit ms>.<fbclid>[.<appendix>]", fbc, problem)
 
 
-@rule(id="META-004", platform="meta", severity="should", doc_url=META_FBC)
+@rule(id="META-004", platform="meta", severity="must", doc_url=META_FBC)
 def fbc_creation_time(ctx: ScenarioContext) -> Iterator[Violation]:
     """fbc creation time lies between the ad click and the request."""
     tolerance = float(ctx.setting("fbc_creation_tolerance_s"))
