@@ -38,7 +38,8 @@ def test_a_request_carrying_one_scenarios_identifier_is_that_scenarios_even_late
     plan = reconcile([a, b], [entry(1, "meta", T0 + 7, '{"fbc": "fb.1.1.IwARaaaaaaaaaa"}'),
                               entry(2, "meta", T0 + 99, '{"event_id": "conv-b"}')])
 
-    assert plan.rerun == {} and plan.unclaimed == []
+    assert plan.rerun == {}
+    assert plan.unclaimed == []
     assert [e["id"] for e in a.journal] == [1]
     assert [e["id"] for e in b.journal] == [2]
 
@@ -52,7 +53,8 @@ def test_a_request_with_no_identifier_reruns_every_scenario_whose_window_it_fell
                                       entry(2, "meta", T0 + 8, '{"fbc": "{fbclid}"}')])
 
     assert plan.rerun == {"a": [1, 2], "b": [2]}
-    assert a.journal == [] and b.journal == []
+    assert a.journal == []
+    assert b.journal == []
 
 
 def test_a_request_carrying_two_scenarios_identifiers_reruns_both() -> None:

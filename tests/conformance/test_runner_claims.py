@@ -34,7 +34,8 @@ class FakeRunner:
             self.alone.append(s.id)
             self.windows[s.id] = (T0 + 100, T0 + 110)
         start, end = self.windows[s.id]
-        played = Played(conversions={"sale": {"conversion_id": f"conv-{s.id}"}})
+        # Each play creates new conversion IDs: conv-a-0 first, conv-a-1 when rerun.
+        played = Played(conversions={"sale": {"conversion_id": f"conv-{s.id}-{len(self.alone)}"}})
         capture = Capture(s, played, {"meta"}, start, end, exclusive=others is not None)
         if others is not None:  # as the real runner: its window's requests are its own
             claim_exclusive(capture, self.journals[-1], others)
@@ -59,7 +60,7 @@ def results(events: list) -> dict[str, ScenarioResult]:
 
 def test_identified_requests_need_no_rerun_and_leave_nothing_unclaimed() -> None:
     runner = FakeRunner({"a": (T0, T0 + 10), "b": (T0, T0 + 10)},
-                        [entry(1, T0 + 1, "conv-a"), entry(2, T0 + 2, "conv-b")])
+                        [entry(1, T0 + 1, "conv-a-0"), entry(2, T0 + 2, "conv-b-0")])
 
     out = results(list(_judge_all(runner, [scenario("a"), scenario("b")], 2, T0)))
 
@@ -68,7 +69,7 @@ def test_identified_requests_need_no_rerun_and_leave_nothing_unclaimed() -> None
 
 
 def test_an_unidentified_request_reruns_the_overlapping_scenarios_alone() -> None:
-    first = [entry(1, T0 + 1, "conv-a"), entry(2, T0 + 5)]
+    first = [entry(1, T0 + 1, "conv-a-0"), entry(2, T0 + 5)]
     after = [*first, entry(3, T0 + 101)]
     runner = FakeRunner({"a": (T0, T0 + 10), "b": (T0 + 20, T0 + 30)}, first)
     runner.journals = [first, after, after]
@@ -85,7 +86,7 @@ def test_an_unidentified_request_reruns_the_overlapping_scenarios_alone() -> Non
 
 
 def test_a_request_no_scenario_accounts_for_fails_the_run_as_run_001() -> None:
-    journal = [entry(1, T0 + 1, "conv-a"), entry(2, T0 + 50)]
+    journal = [entry(1, T0 + 1, "conv-a-0"), entry(2, T0 + 50)]
     runner = FakeRunner({"a": (T0, T0 + 10)}, journal)
 
     out = results(list(_judge_all(runner, [scenario("a")], 1, T0)))
