@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from conformance.reporters import ConsoleReporter, write_html, write_json, write_junit
 from conformance.results import RunEvent, RunFinished, RunSummary
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 HARNESS_ERROR = 2
 
@@ -39,7 +44,11 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--db", default="postback-sim.db", show_default=True,
               help="SQLite file for the simulator's state; ':memory:' for a throwaway run.")
-def serve(host: str, port: int, db: str) -> None:
+@click.option("--grpc-port", default=8001, show_default=True, type=int,
+              help="Port of the Google Ads gRPC mock (TLS); 0 turns it off.")
+@click.option("--grpc-plaintext-port", default=None, type=int,
+              help="Also serve the gRPC mock without TLS on this port, for clients that allow it.")
+def serve(host: str, port: int, db: str, grpc_port: int, grpc_plaintext_port: int | None) -> None:
     """Serve the partner network, the mock platforms and the dashboard (gunicorn)."""
     from simulator import SimConfig, create_app
     from simulator.server import ListenError, ensure_can_listen, serve_production
@@ -48,16 +57,101 @@ def serve(host: str, port: int, db: str) -> None:
         parent = Path(db).expanduser().resolve().parent
         if not parent.is_dir():
             raise HarnessError(f"--db {db}: folder {parent} does not exist")
+    grpc = _grpc_plan(host, db, grpc_port, grpc_plaintext_port)
     try:
-        ensure_can_listen(host, port)
+        for bound in (port, *grpc.ports):
+            ensure_can_listen(host, bound)
     except ListenError as exc:
         raise HarnessError(str(exc)) from None
     click.echo(f"postback-sim serving on http://{host}:{port}/ (state in {db}); Ctrl-C stops")
     click.echo(f"  dashboard  http://{host}:{port}/")
     click.echo(f"  API        http://{host}:{port}/api/openapi.json")
     click.echo(f"  mocks      http://{host}:{port}/meta  /tiktok  /google-ads  /datamanager")
-    serve_production(lambda: create_app(SimConfig(db_path=db)), host, port)
+    click.echo(f"  OAuth      http://{host}:{port}/oauth2/token")
+    for line in grpc.lines:
+        click.echo(line)
+    serve_production(lambda: grpc.serve(create_app(SimConfig(db_path=db))), host, port)
     click.echo("postback-sim stopped")
+
+
+def _grpc_plan(host: str, db: str, port: int, plaintext_port: int | None) -> GrpcPlan:
+    """What `serve` will do about gRPC: the certificate made now (before gunicorn forks; grpc
+    itself starts in the worker), the lines to print, or the install hint."""
+    from simulator.platforms import google_ads_grpc
+
+    if not port:
+        return GrpcPlan(lines=["  gRPC       off (--grpc-port 0)"])
+    hint = google_ads_grpc.missing()
+    if hint:
+        return GrpcPlan(lines=[f"  gRPC       {hint}"])
+    from simulator.platforms.google_ads_grpc import certificate
+
+    cert_dir = certificate.state_dir(db)
+    cert = certificate.ensure(cert_dir)
+    lines = [f"  gRPC       {host}:{port} (Google Ads, TLS; any API version)",
+             f"  cert       {cert.cert_path}"]
+    if plaintext_port is not None:
+        lines.append(f"  gRPC plain {host}:{plaintext_port} (no TLS)")
+    ports = (port,) if plaintext_port is None else (port, plaintext_port)
+    return GrpcPlan(lines=lines, ports=ports, host=host, cert_dir=cert_dir,
+                    plaintext_port=plaintext_port)
+
+
+@dataclass(frozen=True)
+class GrpcPlan:
+    lines: list[str]
+    ports: tuple[int, ...] = ()
+    host: str = "127.0.0.1"
+    cert_dir: Path | None = None
+    plaintext_port: int | None = None
+
+    def serve(self, app: Flask) -> Flask:
+        """Start the gRPC mock beside `app` (in the process that serves it)."""
+        if self.ports and self.cert_dir is not None:
+            from simulator.platforms.google_ads_grpc import server
+
+            server.start(app, host=self.host, port=self.ports[0], cert_dir=self.cert_dir,
+                         plaintext_port=self.plaintext_port)
+        return app
+
+
+@main.command()
+@click.option("--db", default="postback-sim.db", show_default=True,
+              help="The database `serve` uses; ':memory:' for the in-process simulator of "
+                   "`run` and `demo`.")
+def cert(db: str) -> None:
+    """Print the path of the gRPC mock's TLS certificate (made now if missing)."""
+    from simulator.platforms import google_ads_grpc
+
+    hint = google_ads_grpc.missing()
+    if hint:
+        raise HarnessError(hint)
+    from simulator.platforms.google_ads_grpc import certificate
+
+    click.echo(certificate.ensure(certificate.state_dir(db)).cert_path)
+
+
+@main.command("google-credentials")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write service-account.json and authorized-user.json into.")
+@click.option("--sim-url", default="http://127.0.0.1:8000", show_default=True,
+              help="The simulator whose /oauth2/token the files name as token_uri.")
+def google_credentials(out_dir: str, sim_url: str) -> None:
+    """Write Google credential files that the simulator's token endpoint accepts."""
+    from simulator.platforms import google_ads_grpc
+    from simulator.platforms import google_credentials as credentials
+
+    hint = google_ads_grpc.missing()
+    if hint:
+        raise HarnessError(hint)
+    try:
+        files = credentials.write(Path(out_dir), sim_url)
+    except OSError as exc:
+        raise HarnessError(f"--out {out_dir}: {exc.strerror or exc}") from None
+    click.echo(f"service account  {files.service_account}")
+    click.echo(f"authorized user  {files.authorized_user}")
+    click.echo(f"google-ads: json_key_file_path: {files.service_account}")
+    click.echo(f"        or: GOOGLE_APPLICATION_CREDENTIALS={files.authorized_user}")
 
 
 def _report_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -113,15 +207,17 @@ def _guard(events: Iterator[RunEvent]) -> Iterator[RunEvent]:
               help="Use a running simulator instead of starting one in-process.")
 @click.option("--port", default=8000, show_default=True, type=int,
               help="Port for the in-process simulator (the receiver's mock base URLs use it).")
+@click.option("--grpc-port", default=None, type=int,
+              help="Port for the in-process Google Ads gRPC mock (default: --port + 1).")
 @_report_options
 def run(profile_path: str, scenario_ids: tuple[str, ...], tags: tuple[str, ...],
-        sim_url: str | None, port: int, json_path: str | None, junit_path: str | None,
-        html_path: str | None) -> None:
+        sim_url: str | None, port: int, grpc_port: int | None, json_path: str | None,
+        junit_path: str | None, html_path: str | None) -> None:
     """Run scenarios against the receiver the profile describes."""
     from conformance.runner import run_scenarios
 
     events = run_scenarios(profile_path, scenario_ids=list(scenario_ids), tags=list(tags),
-                           sim_url=sim_url, port=port)
+                           sim_url=sim_url, port=port, grpc_port=grpc_port)
     sys.exit(_consume(_guard(events), json_path, junit_path, html_path))
 
 

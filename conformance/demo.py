@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
+from conformance.grpc_mock import client_library_env
 from conformance.paths import receiver_path
 from conformance.receiver_process import ReceiverProcess, profile_for, receiver_env
 from conformance.results import RunEvent
@@ -36,7 +39,10 @@ def demo(
     chosen = scenarios if scenarios is not None else load_catalogue()
     with ExitStack() as stack:
         sim_url = start_simulator(0, stack)
-        process = ReceiverProcess(receiver_path(receiver), receiver_env(sim_url))
+        # Receivers built on Google's client libraries read these; the others ignore them.
+        credentials = Path(stack.enter_context(TemporaryDirectory(prefix="postback-sim-")))
+        env = {**receiver_env(sim_url), **client_library_env(sim_url, credentials)}
+        process = ReceiverProcess(receiver_path(receiver), env)
         stack.callback(process.stop)
         receiver_url = process.start()
         profile = profile_for(receiver_url, platforms)

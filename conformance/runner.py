@@ -59,6 +59,7 @@ class RunOptions:
 
     sim_url: str | None = None
     port: int = DEFAULT_PORT
+    grpc_port: int | None = None  # the in-process gRPC mock's; None: port + 1
     workers: int = DEFAULT_WORKERS
     settle_seconds: float | None = None  # None: the profile's value
 
@@ -76,8 +77,10 @@ def check_receiver(profile: Profile, timeout: float = CONNECT_TIMEOUT_S) -> None
         ) from None
 
 
-def start_simulator(port: int, stack: ExitStack) -> str:
-    """An in-process simulator (in-memory, fast retries) on 127.0.0.1:port; returns its URL."""
+def start_simulator(port: int, stack: ExitStack, grpc_port: int | None = None) -> str:
+    """An in-process simulator (in-memory, fast retries) on 127.0.0.1:port, with its Google Ads
+    gRPC mock on `grpc_port` (None: port + 1, any when port is 0); returns its URL."""
+    from conformance.grpc_mock import start_beside
     from simulator import SimConfig, create_app
     from simulator.app import shutdown
     from simulator.config import FAST_RETRY_SCHEDULE
@@ -95,6 +98,10 @@ def start_simulator(port: int, stack: ExitStack) -> str:
         ) from None
     server.start()
     stack.callback(server.stop)
+    try:
+        start_beside(app, port, grpc_port, stack)
+    except OSError as exc:
+        raise HarnessError(f"cannot start the gRPC mock: {exc} (use --grpc-port)") from None
     return server.url
 
 
@@ -116,7 +123,7 @@ def run(
         sim_url = options.sim_url or ""
         try:
             if not options.sim_url:
-                sim_url = start_simulator(options.port, stack)
+                sim_url = start_simulator(options.port, stack, options.grpc_port)
             client = SimClient(sim_url)
             stack.callback(client.close)
             client.ping()
@@ -209,6 +216,7 @@ def run_scenarios(
     sim_url: str | None = None,
     port: int = DEFAULT_PORT,
     workers: int = DEFAULT_WORKERS,
+    grpc_port: int | None = None,
 ) -> Iterator[RunEvent]:
     """The CLI's entry: load the profile, select catalogue scenarios by id/tag, run them.
 
@@ -217,7 +225,8 @@ def run_scenarios(
     """
     profile = load_profile(profile_path)
     chosen = select(load_catalogue(), ids=scenario_ids, tags=tags)
-    yield from run(profile, chosen, RunOptions(sim_url=sim_url, port=port, workers=workers))
+    yield from run(profile, chosen, RunOptions(sim_url=sim_url, port=port, workers=workers,
+                                                grpc_port=grpc_port))
 
 
 def _harness_error(scenario: Scenario, reason: str) -> ScenarioResult:

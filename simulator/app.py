@@ -28,6 +28,8 @@ BLUEPRINTS = (
     "simulator.platforms.tiktok",
     "simulator.platforms.google_ads",
     "simulator.platforms.datamanager",
+    "simulator.platforms.oauth",
+    "simulator.platforms.grpc_info",
     "simulator.openapi",
     "simulator.dashboard.views",
 )
