@@ -39,7 +39,7 @@ def _key() -> str | None:
     key = request.headers.get(HEADER)
     if key is None:
         return None
-    key = key.strip().strip('"')  # the draft sends it as a quoted string; bare tokens too
+    key = key.strip()
     if not KEY_RE.fullmatch(key):
         raise ApiError(f"{HEADER}: expected 1 to 255 printable ASCII characters",
                        field=HEADER)

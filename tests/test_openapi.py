@@ -87,3 +87,13 @@ def test_served_document_is_the_merged_one(client):
     resp = client.get("/api/openapi.json")
     assert resp.status_code == 200
     assert resp.json["paths"].keys() == document()["paths"].keys()
+
+
+def test_a_journal_entry_with_a_request_level_finding_matches_the_document(client):
+    client.post("/google-ads/v18/customers/1234567890:uploadClickConversions", data="{",
+                content_type="application/json", headers={"Authorization": "Bearer t"})
+    [entry] = client.get("/api/journal").json["items"]
+    assert entry["findings"][0]["field"] is None
+    doc = document()
+    schema = {"$ref": "#/components/schemas/JournalEntry", "components": doc["components"]}
+    assert list(Draft202012Validator(schema).iter_errors(entry)) == []

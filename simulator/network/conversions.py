@@ -103,7 +103,9 @@ def _resolve_click(store: Store, data: ConversionInput) -> tuple[Row, Row | None
         return click, parent
     if parent is not None:
         return store.get("clicks", parent["click_id"]) or {}, parent
-    raise ApiError("click: required (the click's unique_click_id or id)", field="click")
+    # Either `click` or `conversion` names what this is on: the schema allows each alone.
+    raise ApiError("click: required (the click's unique_click_id or id)", field="click",
+                   status=422)
 
 
 def record_conversion(
@@ -116,7 +118,8 @@ def record_conversion(
 ) -> dict[str, Any]:
     """Store a conversion or event and queue its postbacks if it is approved."""
     if data.kind == "event" and not data.event_name:
-        raise ApiError("event_name: required for a post-conversion event", field="event_name")
+        raise ApiError("event_name: required for a post-conversion event", field="event_name",
+                       status=422)
     click, parent = _resolve_click(store, data)
     offer = get_offer(store, click["offer_id"])
     when = data.at or clock.now()

@@ -29,7 +29,8 @@ def parse_moment(value: str, field: str) -> datetime:
             field=field,
         ) from None
     if not in_range:
-        raise ApiError(f"{field}: {value!r} is outside 1970-2100", field=field)
+        # A valid date-time the network cannot place (postback {timestamp} is Unix time): 422.
+        raise ApiError(f"{field}: {value!r} is outside 1970-2100", field=field, status=422)
     return moment
 
 
@@ -41,6 +42,7 @@ def resolve_moment(clock: Clock, values: dict[str, Any]) -> datetime:
             f"give at most one of {', '.join(TIME_FIELDS)}; got {', '.join(given)}",
             code="conflicting_fields",
             field=given[1],
+            status=422,  # each is valid alone; the schema cannot say "one of them"
         )
     now = clock.now()
     if not given:

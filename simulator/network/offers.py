@@ -38,9 +38,10 @@ def get_offer(store: Store, offer_id: Any, field: str | None = None) -> Row:
     return require(store, "offers", offer_id, "offer", field)
 
 
-def check_landing_url(url: str, status: int = 400) -> str:
+def check_landing_url(url: str, status: int = 422) -> str:
     """The tracking link redirects here, so it must parse, name a host and have an ASCII form
-    for the Location header (an IDNA-encodable host); returns that form."""
+    for the Location header (an IDNA-encodable host); returns that form. A refusal is a 422:
+    the value is valid for the schema, the network refuses it."""
     try:
         host = urlsplit(url).hostname
     except ValueError as exc:

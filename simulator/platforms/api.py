@@ -21,6 +21,7 @@ bp = Blueprint("platform_api", __name__, url_prefix="/api")
 MAX_WAIT_S = 30.0
 MAX_LIMIT = 10000
 MAX_DELAY_S = 120.0
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
 # How far back an ad click may be placed: a century, well inside datetime's range.
 MAX_AGO_DAYS = 36500.0
 # ASCII digits only: str.isdigit() also accepts '³', which int() refuses.
@@ -55,11 +56,19 @@ def _number(value: Any, field: str, *, low: float, high: float | None = None) ->
 
 
 def _integer(value: Any, field: str, *, low: int, high: int | None = None) -> int:
+    """An integer from JSON (448 or 448.0, as JSON Schema's integer allows) or a query string;
+    compared exactly, never through a float."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not (
         isinstance(value, int) or (isinstance(value, str) and DECIMAL.fullmatch(value.strip()))
     ):
         raise ApiError(f"{field} must be an integer; got {value!r}", field=field)
-    return int(_number(value, field, low=low, high=high))
+    number = int(value)
+    if number < low or (high is not None and number > high):
+        bounds = f">= {low}" + (f" and <= {high}" if high is not None else "")
+        raise ApiError(f"{field} must be {bounds}; got {value!r}", field=field)
+    return number
 
 
 def _instant(value: str, field: str) -> float:
@@ -84,7 +93,7 @@ def _click_time(data: dict[str, Any]) -> datetime | None:
     given = [k for k in ("at", "ago_seconds", "days_ago") if data.get(k) is not None]
     if len(given) > 1:
         raise ApiError(f"give at most one of at, ago_seconds, days_ago; got {', '.join(given)}",
-                       code="conflict", field=given[1])
+                       code="conflict", field=given[1], status=422)
     now = services().clock.now()
     if "at" in given:
         if not isinstance(data["at"], str):
@@ -152,7 +161,7 @@ def record_pixel_event() -> ResponseReturnValue:
         svc.store, svc.clock, platform=platform,
         event_name=_text_field(data, "event_name"), event_id=_text_field(data, "event_id"),
         pixel=_text_field(data, "pixel"), url=_text_field(data, "url", required=False))
-    return entry, 201
+    return journal.entry(entry), 201
 
 
 # --- journal ---------------------------------------------------------------------------------
@@ -163,13 +172,13 @@ def _journal_filters() -> dict[str, Any]:
     if "platform" in args:
         filters["platform"] = _choice(args["platform"], "platform", journal.PLATFORMS)
     for name in ("since", "until"):
-        if args.get(name):
+        if name in args:
             filters[name] = _instant(args[name], name)
     for name in ("click_id", "conversion_id"):
         if args.get(name):
             filters[name] = args[name]
     if args.get("after_id"):
-        filters["after_id"] = _integer(args["after_id"], "after_id", low=0)
+        filters["after_id"] = _integer(args["after_id"], "after_id", low=0, high=MAX_ROW_ID)
     filters["limit"] = _integer(args.get("limit", "1000"), "limit", low=1, high=MAX_LIMIT)
     return filters
 
@@ -199,17 +208,21 @@ def get_journal_entry(entry_id: int) -> ResponseReturnValue:
 # --- faults ----------------------------------------------------------------------------------
 
 def _fault_settings(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    # Every field given is checked, whatever the kind, as the document describes them.
+    status = _integer(data.get("status", 500), "status", low=400, high=599)
+    retry_after = delay = None
+    if "retry_after" in data:
+        retry_after = _number(data["retry_after"], "retry_after", low=0, high=86400)
+    if "delay" in data:
+        delay = _number(data["delay"], "delay", low=0, high=MAX_DELAY_S)
     settings: dict[str, Any] = {"status": None, "retry_after": None, "delay": None}
     if kind == "status":
-        settings["status"] = _integer(data.get("status", 500), "status", low=400, high=599)
-        if data.get("retry_after") is not None:
-            settings["retry_after"] = _number(data["retry_after"], "retry_after", low=0,
-                                              high=86400)
+        settings.update(status=status, retry_after=retry_after)
     elif kind == "delay":
-        if data.get("delay") is None:
+        if delay is None:
             raise ApiError("delay (seconds) is required for a delay fault", code="required",
-                           field="delay")
-        settings["delay"] = _number(data["delay"], "delay", low=0, high=MAX_DELAY_S)
+                           field="delay", status=422)
+        settings["delay"] = delay
     return settings
 
 

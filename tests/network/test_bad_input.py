@@ -203,7 +203,7 @@ def test_an_id_past_pythons_int_digit_limit_is_a_json_4xx_not_a_500(client, pref
 def test_an_offer_whose_host_has_no_idna_form_is_refused(client):
     resp = client.post("/api/offers", json={**BASES["/api/offers"],
                                             "landing_url": "https://a\u0080b.example/"})
-    assert resp.status_code == 400
+    assert resp.status_code == 422
     assert resp.json["error"]["field"] == "landing_url"
 
 

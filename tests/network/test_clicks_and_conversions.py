@@ -59,7 +59,7 @@ def test_click_can_be_placed_in_the_past(clocked, when, created_at):
 
 def test_click_with_two_times_is_refused(clocked):
     resp = clocked.post("/api/clicks", json={"days_ago": 1, "ago_seconds": 5})
-    assert resp.status_code == 400
+    assert resp.status_code == 422
     assert resp.json["error"]["code"] == "conflicting_fields"
 
 
@@ -113,10 +113,10 @@ def test_conversions_that_are_not_approved_fire_nothing(api, click, status):
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({}, 400, "click"),
+        ({}, 422, "click"),
         ({"click": "nope"}, 404, "click"),
         ({"click": 10**30}, 400, "click"),
-        ({"kind": "event", "click": 1}, 400, "event_name"),
+        ({"kind": "event", "click": 1}, 422, "event_name"),
         ({"kind": "conversion", "click": 1, "conversion": 1}, 400, "conversion"),
         ({"click": 1, "currency": "usd"}, 400, "currency"),
         ({"click": 1, "payout": -0.01}, 400, "payout"),
