@@ -44,7 +44,9 @@ def client_library_env(sim_url: str, credentials_dir: Path) -> dict[str, str]:
         "GOOGLE_ADS_ENDPOINT": info["endpoint"],
         "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": info["cert_path"],
         "GOOGLE_ADS_JSON_KEY_FILE_PATH": str(files.service_account),
-        "GOOGLE_APPLICATION_CREDENTIALS": str(files.authorized_user),
+        # The key file, not the authorized_user one: google-auth for Python ignores the latter's
+        # token_uri (googleapis/google-auth-library-python#1062).
+        "GOOGLE_APPLICATION_CREDENTIALS": str(files.service_account),
         "GOOGLE_ADS_DEVELOPER_TOKEN": DEVELOPER_TOKEN,
         "GOOGLE_ADS_USE_PROTO_PLUS": "true",
     }

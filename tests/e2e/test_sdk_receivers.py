@@ -15,6 +15,7 @@ SDK_RECEIVERS = {
     "meta_business_sdk": "meta",
     "tiktok_events1_sdk": "tiktok",
     "datamanager_sdk": "datamanager",
+    "google_ads_sdk": "google_ads",  # google-ads over gRPC, configured by its env only
 }
 
 
@@ -34,3 +35,7 @@ def test_sdk_receiver_passes_every_scenario_of_its_platform(receiver: str, platf
     assert ran, f"no scenario of {platform} ran"
     failures = [explain(r) for r in ran if r.status != "passed"]
     assert not failures, "\n".join(failures)
+    apis = {e["api"] for r in ran for e in (r.evidence or {}).get("journal", [])}
+    assert apis, f"no {platform} request was judged"
+    if receiver == "google_ads_sdk":
+        assert apis == {"grpc-upload"}

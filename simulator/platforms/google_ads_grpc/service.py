@@ -184,7 +184,8 @@ class Call:
                          retry_after=fault["retry_after"])
 
     def handle(self, customer_id: str) -> bytes:
-        if not (customer_id.isascii() and customer_id.isdigit()):
+        signed_in = google_ads_upload.check_auth(self.metadata, self.version, "") is None
+        if signed_in and not (customer_id.isascii() and customer_id.isdigit()):
             error = google_errors.ads_error("requestError", "INVALID_CUSTOMER_ID",
                                             "Customer ID is invalid.", [("customer_id", None)])
             body = google_errors.ads_request_error(400, self.version, [error],
