@@ -16,6 +16,7 @@ from simulator.platforms.google_ads_grpc.service import UploadService
 # Requests up to 2,000 conversions; Google's own limit on a request is 64 MiB as well.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 GRACE_S = 2.0
+SERVER_KEY = "postback_sim.grpc_server"
 
 
 @dataclass
@@ -62,6 +63,8 @@ def start(
         raise OSError(f"cannot listen on {host}:{port}: {exc}") from None
     server.start()
     running = GrpcServer(server, host, bound, cert.cert_path, plain)
+    # The app holds the server: a grpc.Server nobody references is stopped when collected.
+    app.extensions[SERVER_KEY] = running
     grpc_info.attach(app, {
         "endpoint": running.endpoint, "cert_path": str(cert.cert_path),
         "plaintext_endpoint": f"{host}:{plain}" if plain is not None else None,
