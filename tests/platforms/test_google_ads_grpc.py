@@ -23,12 +23,22 @@ from google.rpc.error_details_pb2 import RetryInfo
 
 from simulator import create_app, testing_config
 from simulator.app import shutdown
-from simulator.platforms import google_credentials
+from simulator.platforms import google_ads_grpc, google_credentials
 from simulator.platforms.google_ads_grpc import certificate, server
 from simulator.server import BackgroundServer
 
 CUSTOMER = "1234567890"
 ACTION = f"customers/{CUSTOMER}/conversionActions/987654321"
+
+
+class _AnyTime(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.endswith("+00:00")
+
+    __hash__ = str.__hash__
+
+
+ANY_TIME = _AnyTime("yyyy-mm-dd hh:mm:ss+00:00")
 
 
 def library_versions() -> list[str]:
@@ -286,3 +296,24 @@ def test_grpc_info_names_the_endpoint_and_certificate(mock: Mock) -> None:
     assert info["endpoint"] == mock.endpoint
     assert Path(info["cert_path"]).read_text(encoding="ascii").startswith("-----BEGIN CERT")
     assert info["token_uri"].endswith("/oauth2/token")
+
+
+def test_the_inspector_shows_a_grpc_request_decoded_as_json(mock: Mock) -> None:
+    gclid = mock.gclid()
+    client = mock.client()
+    upload(client, conversion(client, gclid, order_id="inspected-1"))
+    entry_id = mock.last_entry()["id"]
+
+    shown = requests.get(f"{mock.url}/ui/api/inspector/{entry_id}", timeout=10).json()
+
+    assert shown["api"] == "grpc-upload"
+    assert json.loads(shown["body"])["conversions"][0] == {
+        "gclid": gclid, "conversionAction": ACTION, "conversionDateTime": ANY_TIME,
+        "conversionValue": 12.5, "currencyCode": "EUR", "orderId": "inspected-1"}
+
+
+def test_without_the_grpc_extra_serve_gets_a_one_line_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(google_ads_grpc, "find_spec", lambda name: None)
+
+    assert google_ads_grpc.missing() == google_ads_grpc.HINT
+    assert "pip install 'postback-sim[grpc]'" in google_ads_grpc.HINT
