@@ -24,7 +24,7 @@ Row = dict[str, Any]
 Key = tuple[Any, Any]  # (journal entry id, event index)
 KIND_BY_PLATFORM = {"meta": "fbclid", "tiktok": "ttclid", "google_ads": "gclid",
                     "datamanager": "gclid"}
-MIN_FRAGMENT = 8  # shorter shared text is coincidence, not a click ID fragment
+MIN_FRAGMENT = 12  # shorter shared text is coincidence, not a click ID fragment
 ATTEMPT_SLACK_S = 0.5  # a request logged just after the receiver answered still belongs to it
 
 
@@ -109,12 +109,15 @@ class Pairing:
         return min(candidates, key=lambda c: counts.get(c.get("id"), 0)), "order"
 
     def _shares_click_fragment(self, conversion: Row, event: Row) -> bool:
-        sent = str((event.get("click_id") or {}).get("value") or "")
+        """The event carries the conversion's click ID, or a piece of it, in any field (a bare
+        fbclid in fbc, a truncated gclid), whether or not the mock could read a click ID."""
         issued = str(((conversion.get("click") or {}).get("ad_click") or {}).get("click_id")
                      or self.ctx.sub_value(conversion.get("click")))
-        if len(sent) < MIN_FRAGMENT or len(issued) < MIN_FRAGMENT:
+        if len(issued) < MIN_FRAGMENT:
             return False
-        return issued in sent or sent in issued
+        parsed = str((event.get("click_id") or {}).get("value") or "")
+        return any(len(text) >= MIN_FRAGMENT and (issued in text or text in issued)
+                   for text in (parsed, *_strings(event.get("raw"))))
 
     def _value_matches(self, conversion: Row, event: Row) -> bool:
         value = event.get("value")
@@ -156,10 +159,6 @@ class Pairing:
         """Every request to `platform` that stands for this conversion: its paired events, else
         (a body the platform could not parse) its IDs in the body, else its postback's cause."""
         wanted = conversion.get("id")
-        needles = [str(conversion.get("conversion_id") or "")]
-        sub = self.ctx.sub_value(conversion.get("click"))
-        if sub and (conversion.get("click") or {}).get("ad_click"):
-            needles.append(sub)
         candidates = self._candidates(platform)
         out = []
         for entry in self.ctx.journal:
@@ -171,20 +170,26 @@ class Pairing:
                           for e in events}
                 if wanted in owners:
                     out.append(entry)
-            elif mentions(entry, needles):
-                out.append(entry)
-            elif not any(mentions(entry, self._needles(c)) for c in candidates):
-                cause = (candidates[0] if len(candidates) == 1
-                         else self.cause_of(entry, candidates))
-                if cause is not None and cause.get("id") == wanted:
+            else:
+                owner = self._owner_of_unparsed(entry, candidates)
+                if owner is not None and owner.get("id") == wanted:
                     out.append(entry)
         return out
 
-    def _needles(self, conversion: Row) -> list[str]:
-        needles = [str(conversion.get("conversion_id") or "")]
-        if (conversion.get("click") or {}).get("ad_click"):
-            needles.append(self.ctx.sub_value(conversion.get("click")))
-        return [n for n in needles if n]
+    def _owner_of_unparsed(self, entry: Row, candidates: list[Row]) -> Row | None:
+        """A body the platform could not parse: the conversion whose ID it carries, else the one
+        whose click ID it carries (shared click IDs decided by cause), else by cause."""
+        if not candidates:
+            return None
+        named = [c for c in candidates if mentions(entry, [str(c.get("conversion_id") or "")])]
+        if len(named) == 1:
+            return named[0]
+        clicked = named or [c for c in candidates if (c.get("click") or {}).get("ad_click")
+                            and mentions(entry, [self.ctx.sub_value(c.get("click"))])]
+        if len(clicked) == 1:
+            return clicked[0]
+        pool = clicked or candidates
+        return pool[0] if len(pool) == 1 else self.cause_of(entry, pool)
 
 
 def mentions(entry: Mapping[str, Any], needles: list[str]) -> bool:
@@ -193,6 +198,17 @@ def mentions(entry: Mapping[str, Any], needles: list[str]) -> bool:
     decoded = unquote_plus(body) if "%" in body or "+" in body else body
     lowered = decoded.lower()
     return any(n and (n in body or n in decoded or n.lower() in lowered) for n in needles)
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside a JSON value (JSON strings decoded by the mock are walked too)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 def _unique(rows: list[Row]) -> list[Row]:

@@ -31,6 +31,15 @@ def _attempt_of(ts: float, spans: list[tuple[float, float, Row, Row]]) -> int | 
     return in_flight[-1] if in_flight else started[-1]
 
 
+def status_of(entry: Row) -> str:
+    """The HTTP status, with the platform's own code when it refused in an HTTP 200 (TikTok)."""
+    response = entry.get("response") or {}
+    code = response.get("code") if isinstance(response, dict) else None
+    if entry.get("platform") == "tiktok" and isinstance(code, int) and code != 0:
+        return f"{entry.get('status')} (code {code})"
+    return str(entry.get("status"))
+
+
 def _answer(attempt: Row) -> str:
     if attempt.get("status_code"):
         return str(attempt["status_code"])
@@ -40,8 +49,8 @@ def _answer(attempt: Row) -> str:
 def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     """'4 request(s) with statuses [400, 400, 400, 400]: the receiver answered ...'."""
     requests = sorted(requests, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0))
-    statuses = [e.get("status") for e in requests]
-    text = f"{len(requests)} request(s) with statuses {statuses}"
+    statuses = ", ".join(status_of(e) for e in requests)
+    text = f"{len(requests)} request(s) with statuses [{statuses}]"
     spans = attempt_spans(deliveries)
     if not requests or not spans:
         return text
@@ -54,7 +63,7 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
                    if span[3].get("redelivery_of") is None and int(span[2].get("number") or 1) > 1]
     if redelivered:
         before = spans[redelivered[0][0] - 1][2] if redelivered[0][0] else spans[0][2]
-        last_platform = [e.get("status") for e in requests
+        last_platform = [status_of(e) for e in requests
                          if _attempt_of(float(e.get("ts") or 0.0), spans) == redelivered[0][0] - 1]
         after = (f" after {platform_name(platform)}'s {last_platform[-1]}"
                  if last_platform else "")

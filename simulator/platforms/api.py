@@ -218,6 +218,8 @@ def _fault_settings(data: dict[str, Any], kind: str) -> dict[str, Any]:
     settings: dict[str, Any] = {"status": None, "retry_after": None, "delay": None}
     if kind == "status":
         settings.update(status=status, retry_after=retry_after)
+    elif kind == "throttle":  # the platform's own rate-limit answer (intake.THROTTLE_HTTP)
+        settings.update(status=429, retry_after=retry_after)
     elif kind == "delay":
         if delay is None:
             raise ApiError("delay (seconds) is required for a delay fault", code="required",

@@ -11,7 +11,7 @@ from typing import Any
 from simulator.clock import Clock, iso
 from simulator.store import Row, Store
 
-KINDS = ("status", "delay", "reset")
+KINDS = ("status", "delay", "reset", "throttle")
 
 
 def add(
@@ -60,9 +60,10 @@ def clear(store: Store, platform: str | None = None) -> int:
 
 
 def describe(fault: Row) -> str:
-    if fault["kind"] == "status":
+    if fault["kind"] in ("status", "throttle"):
         extra = f" Retry-After {fault['retry_after']:g}" if fault["retry_after"] else ""
-        return f"status {fault['status']}{extra}"
+        what = "throttle" if fault["kind"] == "throttle" else f"status {fault['status']}"
+        return f"{what}{extra}"
     if fault["kind"] == "delay":
         return f"delay {fault['delay']:g}s"
     return "connection reset"

@@ -93,6 +93,11 @@ def respond(
     return resp
 
 
+# A `throttle` fault answers as each platform rate-limits: TikTok in an HTTP 200 whose body has
+# code 40100 (platform-rules.md section 3), the others with HTTP 429 and their own body.
+THROTTLE_HTTP = {"tiktok": 200}
+
+
 def play_fault(svc: Services, intake: Intake, fault_body: FaultBody) -> Response | None:
     """Play the next armed fault for this platform, if any.
 
@@ -114,6 +119,7 @@ def play_fault(svc: Services, intake: Intake, fault_body: FaultBody) -> Response
     status = int(fault["status"] or 500)
     retry_after = fault["retry_after"]
     headers = {"Retry-After": f"{retry_after:g}"} if retry_after else None
+    sent = THROTTLE_HTTP.get(intake.platform, 429) if fault["kind"] == "throttle" else status
     return respond(
-        svc, intake, status, fault_body(status, retry_after), fault=label, headers=headers
+        svc, intake, sent, fault_body(status, retry_after), fault=label, headers=headers
     )

@@ -325,3 +325,12 @@ def test_answers_match_their_openapi_schemas(client, services, url, schema):
     )
     body = client.get(url).json
     assert list(validator.iter_errors(body)) == []
+
+
+def test_a_throttle_fault_elsewhere_is_an_http_429(client):
+    client.post("/api/faults", json={"platform": "google_ads", "kind": "throttle"})
+
+    resp = client.post("/google-ads/v18/customers/1234567890:uploadClickConversions", json={})
+
+    assert resp.status_code == 429
+    assert resp.get_json()["error"]["status"] == "RESOURCE_EXHAUSTED"

@@ -233,3 +233,20 @@ def test_invalid_events1_requests_get_a_bad_parameter_naming_the_field(
 ) -> None:
     path, body = request_for(tiktok)
     tiktok.assert_answer(client.post(path, json=body, headers=tiktok.TOKEN), 40002, message)
+
+
+def test_a_throttle_fault_answers_as_tiktok_rate_limits_http_200_with_code_40100(
+    tiktok, client: FlaskClient, services: Services
+) -> None:
+    client.post("/api/faults", json={"platform": "tiktok", "kind": "throttle",
+                                     "retry_after": 1})
+    body = tiktok.body2(tiktok.event2(tiktok.now_s(services)))
+
+    throttled = client.post(tiktok.EVENTS2, json=body, headers=tiktok.TOKEN)
+    after = client.post(tiktok.EVENTS2, json=body, headers=tiktok.TOKEN)
+
+    tiktok.assert_answer(throttled, 40100, "Too many requests. Please retry in some time.")
+    assert throttled.headers["Retry-After"] == "1"
+    tiktok.assert_answer(after, 0, "OK")
+    first, _ = tiktok.entries(services)
+    assert (first["accepted"], first["fault"]) == (False, "throttle Retry-After 1")

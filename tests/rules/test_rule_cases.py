@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -131,6 +132,13 @@ def plant_meta_late_sent_as_now(s) -> None:
            event_time=int(s.NOW))
 
 
+def plant_events1_body_on_events2_url(s) -> None:
+    conversion = s.converted("tiktok")
+    entry = s.send("tiktok", conversion, "events1")
+    entry.update(api="events2", path="/tiktok/open_api/v1.3/event/track/",
+                 body=json.dumps(s.event("tiktok", conversion, "events1")), events=[])
+
+
 def pixel_reported(platform: str, event_name: str) -> Plant:
     def plant(s) -> None:
         with_profile(s, event_id_sub="sub3")
@@ -158,6 +166,8 @@ CASES = [
     ("META-022", plant_meta_late_sent_as_now, "data[0].event_time", "8.0 days"),
     ("META-021", pixel_reported("meta", "Purchase"), "data[0].event_id", "'px-1'"),
     ("TIKTOK-015", pixel_reported("tiktok", "CompletePayment"), "data[0].event_id", "'px-1'"),
+    ("TIKTOK-016", plant_events1_body_on_events2_url, "request body",
+     "Events 1.0 body (pixel_code, event, context, timestamp)"),
     (
         "META-001",
         one("meta", **{FBC: fbc_part(2, lambda t: t[:10])}),
