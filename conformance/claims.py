@@ -121,7 +121,7 @@ def reconcile(captures: Iterable[Capture], entries: Iterable[Row]) -> Plan:
 def claim_exclusive(capture: Capture, entries: Iterable[Row], others: Iterable[Capture]) -> None:
     """A scenario that ran alone takes every entry in its window that no other scenario's
     identifiers claim, plus anything carrying its own identifiers."""
-    others = [o for o in others if o.scenario.id != capture.scenario.id]
+    others = [o for o in others if o is not capture]  # its own earlier run counts as other
     for entry in entries:
         ours = capture.claims(entry)
         if ours or (capture.covers(entry) and not any(o.claims(entry) for o in others)):

@@ -60,6 +60,14 @@ class _RunCache:
             }
         return self.results[scenario_id]
 
+    def unclaimed(self) -> ScenarioResult | None:
+        """The run-level result for requests no scenario accounts for, if the run had any."""
+        from conformance.runner import UNCLAIMED_ID
+
+        if self.results is None:
+            return None
+        return self.results.get(UNCLAIMED_ID)
+
 
 class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario: Any, cache: _RunCache, **kwargs: Any) -> None:
@@ -86,6 +94,28 @@ class ScenarioItem(pytest.Item):
         return str(self.scenario.path), 0, f"scenario {self.scenario.id}"
 
 
+class UnclaimedRequestsItem(pytest.Item):
+    """Fails when the run recorded platform requests that no scenario accounts for (RUN-001)."""
+
+    def __init__(self, *, cache: _RunCache, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cache = cache
+
+    def runtest(self) -> None:
+        result = self.cache.unclaimed()
+        if result is not None:
+            raise ScenarioFailure("\n".join(f"[{f['rule']}] {f['message']}"
+                                            for f in result.findings))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, ScenarioFailure):
+            return f"platform requests no scenario accounts for:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[str, int, str]:
+        return "postback-sim", 0, "unclaimed platform requests"
+
+
 class ScenarioCatalogue(pytest.Collector):
     def collect(self) -> list[pytest.Item]:
         from conformance.scenario import load_catalogue
@@ -102,6 +132,9 @@ class ScenarioCatalogue(pytest.Collector):
                 continue
             items.append(ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario,
                                                   cache=cache))
+        if items:  # after the scenarios: it reads the run they started
+            items.append(UnclaimedRequestsItem.from_parent(self, name="unclaimed-requests",
+                                                           cache=cache))
         return items
 
 

@@ -186,7 +186,7 @@ def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], worke
                       "of theirs could not be told apart from a concurrent scenario's")
     for scenario in reruns:
         first = captures[scenario.id]
-        superseded |= {e["id"] for e in first.journal}
+        superseded |= {e["id"] for e in (*first.journal, *first.browser_events)}
         outcome = scenario_runner.capture_one(scenario, lambda _event: None,
                                               others=list(captures.values()))
         if isinstance(outcome, ScenarioResult):
@@ -425,9 +425,9 @@ class ScenarioRunner:
             if others is None:
                 mine.extend(e for e in new if capture.claims(e))
             else:
+                # Its own first run's identifiers are another run's: `is not`, not its ID.
                 mine.extend(e for e in new if e.get("api") != claims.PIXEL_API
-                            and not any(o.claims(e) for o in others
-                                        if o.scenario.id != scenario.id))
+                            and not any(o.claims(e) for o in others if o is not capture))
 
         read(None)
         while wanted and not minimum_met(wanted, capture.played.conversions, mine,
