@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 FAULTY_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "receivers" / "faulty"
-FAULTY = sorted(p.stem for p in FAULTY_DIR.glob("*.py"))
+# Twins of SDK receivers speak gRPC, not HTTP to a capture server: tests/receivers/
+# test_google_ads_sdk_receiver.py shows their bug against the gRPC mock.
+OVER_GRPC = {"google_ads_sdk_no_order_id"}
+FAULTY = sorted(p.stem for p in FAULTY_DIR.glob("*.py") if p.stem not in OVER_GRPC)
 
 
 def meta_event(sent: list[Any]) -> dict[str, Any]:
