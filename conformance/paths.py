@@ -1,24 +1,16 @@
-"""Where the bundled data lives: the repository's `fixtures/` and `scenarios/` folders.
-
-The package is installed editable, so these are found relative to this file; nothing else in
-`conformance` spells a data path.
+"""Where the bundled data lives, for the suite: the `postback_sim_data` package (the repository's
+top-level `fixtures/` and `scenarios/`, shipped inside the wheel). Nothing else in `conformance`
+spells a data path.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = REPO_ROOT / "fixtures"
-SCHEMAS = FIXTURES / "schemas"
-PROFILES = FIXTURES / "profiles"
-RECEIVERS = FIXTURES / "receivers"
-SCENARIOS = REPO_ROOT / "scenarios"
+from postback_sim_data import FIXTURES, PROFILES, RECEIVERS, SCENARIOS, SCHEMAS, schema_path
 
-
-def schema_path(name: str) -> Path:
-    """The JSON Schema `fixtures/schemas/<name>.json`."""
-    return SCHEMAS / f"{name}.json"
+__all__ = ["FIXTURES", "PROFILES", "RECEIVERS", "SCENARIOS", "SCHEMAS", "receiver_path",
+           "schema_path"]
 
 
 def receiver_path(name: str = "reference") -> Path:

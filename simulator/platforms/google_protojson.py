@@ -12,15 +12,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from postback_sim_data import SCHEMAS as SCHEMA_DIR
 from simulator.platforms import payload
-
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "schemas"
 
 
 def camel(name: str) -> str:

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from postback_sim_data import schema_path
 from simulator.platforms import payload
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "fixtures" / "schemas" / "meta_events.json"
+SCHEMA_PATH = schema_path("meta_events")
 # Constants built once at import: the schema never changes while the app runs. fastjsonschema
 # (~30x cheaper per event) decides; jsonschema runs only on an invalid event, to build Meta's
 # error message from its errors (docs/performance.md, Mock ingest).

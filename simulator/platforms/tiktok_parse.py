@@ -12,15 +12,14 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from postback_sim_data import SCHEMAS as SCHEMA_DIR
 from simulator.platforms import payload
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "schemas"
 RULES_DOC = "platform-rules.md section 3"
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")

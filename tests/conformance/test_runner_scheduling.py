@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import responses
 
-from conformance.paths import REPO_ROOT
+from conformance.paths import PROFILES
 from conformance.profile import load_profile
 from conformance.results import RunEvent, ScenarioFinished, ScenarioResult
 from conformance.runner import (
@@ -186,7 +186,7 @@ def test_never_more_scenarios_run_at_once_than_there_are_lanes() -> None:
 @responses.activate
 def test_a_fault_scenario_clears_only_its_own_platforms_faults_when_it_ends() -> None:
     cleared = responses.delete("http://sim.test/api/faults")
-    profile = load_profile(REPO_ROOT / "fixtures" / "profiles" / "reference.yaml")
+    profile = load_profile(PROFILES / "reference.yaml")
     runner = ScenarioRunner(SimClient("http://sim.test"), profile, RunOptions(settle_seconds=0))
 
     def broken(_: Scenario, __: object) -> ScenarioResult:

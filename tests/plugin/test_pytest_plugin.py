@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance.paths import REPO_ROOT, receiver_path
+from conformance.paths import receiver_path
 from conformance.receiver_process import ReceiverProcess, profile_for, receiver_env
 from conformance.scenario import load_catalogue
 from simulator.server import BackgroundServer
 
 pytest_plugins = ["pytester"]
 PLUGIN = ("-p", "conformance.pytest_plugin")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
