@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import yaml
 
 from conformance.reporters import ConsoleReporter, write_html, write_json, write_junit
 from conformance.results import RunEvent, RunFinished, RunSummary
@@ -33,7 +34,7 @@ class HarnessError(click.ClickException):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="postback-sim")
+@click.version_option(package_name="postback-sim", prog_name="postback-sim")
 def main() -> None:
     """postback-sim: a partner-network postback simulator and a conformance suite for the
     receivers that forward conversions to Meta, TikTok and Google."""
@@ -165,6 +166,15 @@ def _report_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
+def _scenarios_dir_option(func: Callable[..., None]) -> Callable[..., None]:
+    """--scenarios-dir, shared by `run` and `scenarios`."""
+    return click.option(
+        "--scenarios-dir", "scenario_dirs", multiple=True, metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Also load the scenario files in this folder, beside the built-in catalogue "
+             "(repeatable).")(func)
+
+
 def _consume(events: Iterable[RunEvent], json_path: str | None, junit_path: str | None,
              html_path: str | None) -> int:
     """Print progress as events arrive, write the requested reports, return the exit code."""
@@ -209,15 +219,17 @@ def _guard(events: Iterator[RunEvent]) -> Iterator[RunEvent]:
               help="Port for the in-process simulator (the receiver's mock base URLs use it).")
 @click.option("--grpc-port", default=None, type=int,
               help="Port for the in-process Google Ads gRPC mock (default: --port + 1).")
+@_scenarios_dir_option
 @_report_options
 def run(profile_path: str, scenario_ids: tuple[str, ...], tags: tuple[str, ...],
-        sim_url: str | None, port: int, grpc_port: int | None, json_path: str | None,
-        junit_path: str | None, html_path: str | None) -> None:
+        sim_url: str | None, port: int, grpc_port: int | None, scenario_dirs: tuple[str, ...],
+        json_path: str | None, junit_path: str | None, html_path: str | None) -> None:
     """Run scenarios against the receiver the profile describes."""
     from conformance.runner import run_scenarios
 
     events = run_scenarios(profile_path, scenario_ids=list(scenario_ids), tags=list(tags),
-                           sim_url=sim_url, port=port, grpc_port=grpc_port)
+                           sim_url=sim_url, port=port, grpc_port=grpc_port,
+                           scenario_dirs=list(scenario_dirs))
     sys.exit(_consume(_guard(events), json_path, junit_path, html_path))
 
 
@@ -232,16 +244,48 @@ def demo(json_path: str | None, junit_path: str | None, html_path: str | None) -
 
 @main.command()
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only scenarios with this tag.")
-def scenarios(tags: tuple[str, ...]) -> None:
+@_scenarios_dir_option
+def scenarios(tags: tuple[str, ...], scenario_dirs: tuple[str, ...]) -> None:
     """List the scenario catalogue."""
     from conformance.scenario import load_catalogue, select
 
     try:
-        catalogue = select(load_catalogue(), tags=tags)
+        catalogue = select(load_catalogue(extra=scenario_dirs), tags=tags)
     except Exception as exc:  # a broken scenario file is a harness error, said in one line
         raise HarnessError(str(exc)) from None
     for scenario in catalogue:
         click.echo(f"{scenario.id:<34} [{', '.join(scenario.platforms)}] {scenario.title}")
+
+
+@main.command()
+@click.option("--out", default="receiver.yaml", show_default=True, type=click.Path(dir_okay=False),
+              help="Where to write the starter profile.")
+@click.option("--platform", "platforms", multiple=True, metavar="NAME",
+              type=click.Choice(["meta", "tiktok", "google_ads", "datamanager"]),
+              help="A platform your receiver forwards to (repeatable; default: all four).")
+@click.option("--postback-url", default=None, metavar="URL",
+              help="Your receiver's postback template with {macros} (default: a local example).")
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def init(out: str, platforms: tuple[str, ...], postback_url: str | None, force: bool) -> None:
+    """Write a commented starter receiver profile (receiver.yaml) to edit."""
+    from conformance.errors import ConformanceError
+    from conformance.profile import PLATFORMS, profile_from_mapping
+    from conformance.starter import DEFAULT_POSTBACK_URL, starter_profile
+
+    text = starter_profile(platforms or PLATFORMS, postback_url or DEFAULT_POSTBACK_URL)
+    try:  # what init writes must load: a bad --postback-url is said now, not at `run`
+        profile_from_mapping(yaml.safe_load(text), "--postback-url")
+    except ConformanceError as exc:
+        raise HarnessError(str(exc)) from None
+    path = Path(out)
+    if path.exists() and not force:
+        raise HarnessError(f"{out} already exists (--force overwrites it)")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HarnessError(f"{out}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {out}: edit the ids, then start your receiver and run "
+               f"postback-sim run --profile {out}")
 
 
 @main.command()

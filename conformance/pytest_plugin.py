@@ -26,6 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Only this scenario (repeatable).")
     group.addoption("--postback-tag", metavar="TAG", action="append", default=[],
                     help="Only scenarios with this tag (repeatable).")
+    group.addoption("--postback-scenarios-dir", metavar="DIR", action="append", default=[],
+                    help="Also collect the scenario files in this folder, beside the built-in "
+                         "catalogue (repeatable).")
     group.addoption("--postback-sim-url", metavar="URL", default=None,
                     help="Use a running simulator instead of starting one in-process.")
     group.addoption("--postback-port", metavar="N", type=int, default=8000,
@@ -54,6 +57,7 @@ class _RunCache:
                 tags=list(opt("--postback-tag")),
                 sim_url=opt("--postback-sim-url"),
                 port=opt("--postback-port"),
+                scenario_dirs=list(opt("--postback-scenarios-dir")),
             )
             self.results = {
                 e.result.id: e.result for e in events if isinstance(e, ScenarioFinished)
@@ -118,14 +122,18 @@ class UnclaimedRequestsItem(pytest.Item):
 
 class ScenarioCatalogue(pytest.Collector):
     def collect(self) -> list[pytest.Item]:
-        from conformance.scenario import load_catalogue
+        from conformance.scenario import ScenarioError, load_catalogue
 
         opt = self.config.getoption
+        try:
+            catalogue = load_catalogue(extra=opt("--postback-scenarios-dir"))
+        except ScenarioError as exc:  # a bad or clashing scenario file: one line, no traceback
+            raise pytest.UsageError(f"postback-sim: {exc}") from None
         wanted_ids = set(opt("--postback-scenario"))
         wanted_tags = set(opt("--postback-tag"))
         cache = _RunCache(self.config)
         items: list[pytest.Item] = []
-        for scenario in load_catalogue():
+        for scenario in catalogue:
             if wanted_ids and scenario.id not in wanted_ids:
                 continue
             if wanted_tags and not wanted_tags & set(scenario.tags):

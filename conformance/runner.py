@@ -217,14 +217,16 @@ def run_scenarios(
     port: int = DEFAULT_PORT,
     workers: int = DEFAULT_WORKERS,
     grpc_port: int | None = None,
+    scenario_dirs: list[str | Path] | None = None,
 ) -> Iterator[RunEvent]:
-    """The CLI's entry: load the profile, select catalogue scenarios by id/tag, run them.
+    """The CLI's entry: load the profile, select catalogue scenarios (built-in and those in
+    `scenario_dirs`) by id/tag, run them.
 
     ProfileError / ScenarioError (ConformanceError) are raised on the first `next()`, before
     any event, so the caller reports one line and exits 2.
     """
     profile = load_profile(profile_path)
-    chosen = select(load_catalogue(), ids=scenario_ids, tags=tags)
+    chosen = select(load_catalogue(extra=scenario_dirs or ()), ids=scenario_ids, tags=tags)
     yield from run(profile, chosen, RunOptions(sim_url=sim_url, port=port, workers=workers,
                                                 grpc_port=grpc_port))
 

@@ -180,9 +180,25 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario(**{**scenario.__dict__, "path": path})
 
 
-def load_catalogue(directory: str | Path = SCENARIOS) -> list[Scenario]:
-    """Every `*.yaml` scenario in the directory, ordered by id."""
-    return [load_scenario(p) for p in sorted(Path(directory).glob("*.yaml"))]
+def load_catalogue(directory: str | Path = SCENARIOS,
+                   extra: Iterable[str | Path] = ()) -> list[Scenario]:
+    """Every `*.yaml` scenario in the directory and in the `extra` folders (a team's own
+    scenarios beside the built-in ones), ordered by id.
+
+    An id found in two files is a ScenarioError naming both: which one runs must never depend
+    on the order of the folders.
+    """
+    found: dict[str, Scenario] = {}
+    for folder in [Path(directory), *map(Path, extra)]:
+        if not folder.is_dir():
+            raise ScenarioError(f"scenarios folder {folder}: no such folder")
+        for path in sorted(folder.glob("*.yaml")):
+            scenario = load_scenario(path)
+            taken = found.setdefault(scenario.id, scenario)
+            if taken is not scenario:
+                raise ScenarioError(f"{path}: id {scenario.id!r} is already the scenario in "
+                                    f"{taken.path}")
+    return sorted(found.values(), key=lambda s: s.id)
 
 
 def select(

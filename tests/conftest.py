@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -37,3 +39,17 @@ def live_server(app: Flask) -> Iterator[BackgroundServer]:
     """The app on a real socket at 127.0.0.1 with a free port."""
     with BackgroundServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def reference_profile(tmp_path: Path, live_server: BackgroundServer) -> Iterator[Path]:
+    """The bundled reference receiver, started against the live server, and its profile file."""
+    from conformance.paths import receiver_path
+    from conformance.receiver_process import ReceiverProcess, profile_for, receiver_env
+
+    process = ReceiverProcess(receiver_path("reference"), receiver_env(live_server.url))
+    profile = tmp_path / "receiver.yaml"
+    profile.write_text(yaml.safe_dump(profile_for(process.start(), settle_seconds=0.3).to_dict()),
+                       encoding="utf-8")
+    yield profile
+    process.stop()

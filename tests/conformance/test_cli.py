@@ -112,7 +112,7 @@ def test_an_unknown_key_in_a_scenario_file_exits_2_with_file_and_key_path(
     kind = next(iter(scenario["steps"][0]))
     scenario["steps"][0][kind] = {**scenario["steps"][0][kind], "colour": "red"}
     (tmp_path / f"{scenario['id']}.yaml").write_text(yaml.safe_dump(scenario), encoding="utf-8")
-    monkeypatch.setattr(runner, "load_catalogue", lambda: load_catalogue(tmp_path))
+    monkeypatch.setattr(runner, "load_catalogue", lambda **_: load_catalogue(tmp_path))
     profile = write_profile(tmp_path, "http://127.0.0.1:9000")
     result = invoke("run", "--profile", str(profile))
     assert result.exit_code == 2
