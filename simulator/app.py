@@ -16,6 +16,7 @@ from simulator.errors import register_error_handlers
 from simulator.http_client import HttpClient
 from simulator.json_provider import JsonProvider
 from simulator.keepalive import KeepAliveClient
+from simulator.platforms import http_errors as platform_errors
 from simulator.services import EXTENSION_KEY, Services
 from simulator.store import Store
 
@@ -58,6 +59,7 @@ def create_app(
     )
 
     register_error_handlers(app)
+    platform_errors.install(app)
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -42,6 +43,11 @@ def not_found(what: str, ident: Any, field: str | None = None) -> ApiError:
 # Paths that speak JSON; everything else is the dashboard's HTML.
 JSON_PREFIXES = ("/api", "/ui/api", "/click", "/meta", "/tiktok", "/google-ads", "/datamanager")
 
+# Path prefixes whose HTTP errors another package words (the mock platforms answer in their own
+# error shape): prefix -> renderer(error, message) -> Response. Set with `render_errors_under`.
+HttpErrorRenderer = Callable[[HTTPException, str], Response]
+RENDERERS_KEY = "postback_sim.http_error_renderers"
+
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -57,6 +63,18 @@ class BoundedIntConverter(IntegerConverter):
     so it gets the JSON 404 like any other unknown id."""
 
     regex = r"\d{1,18}"
+
+
+def render_errors_under(app: Flask, prefix: str, renderer: HttpErrorRenderer) -> None:
+    """Let `renderer` word the HTTP errors (404, 405, 413, ...) of every path under `prefix`."""
+    app.extensions.setdefault(RENDERERS_KEY, {})[prefix] = renderer
+
+
+def _renderer_for(app: Flask, path: str) -> HttpErrorRenderer | None:
+    for prefix, renderer in app.extensions.get(RENDERERS_KEY, {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return renderer
+    return None
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -79,8 +97,12 @@ def register_error_handlers(app: Flask) -> None:
         if err.code == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body is larger than the limit of {limit} bytes"
-        response = jsonify(error_body(code, message))
-        response.status_code = err.code or 500
+        renderer = _renderer_for(app, request.path)
+        if renderer is not None:
+            response = renderer(err, message)
+        else:
+            response = jsonify(error_body(code, message))
+            response.status_code = err.code or 500
         # Keep what the exception says beyond its HTML body, e.g. a 405's `Allow` (RFC 9110
         # section 15.5.6: a 405 response MUST carry Allow).
         for name, value in err.get_headers():

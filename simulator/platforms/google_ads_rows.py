@@ -16,6 +16,7 @@ from typing import Any
 from simulator.config import SimConfig
 from simulator.platforms import attribution
 from simulator.platforms.google_errors import FieldPath, ads_error
+from simulator.platforms.google_protojson import fits_int64
 from simulator.store import Store
 
 # "yyyy-mm-dd hh:mm:ss+|-hh:mm", e.g. "2019-01-01 12:32:45-08:00"; the offset is mandatory
@@ -27,7 +28,7 @@ DATE_TIME = re.compile(
 CLICK_ID = re.compile(r"[A-Za-z0-9_-]{25,100}")
 # gbraid/wbraid have no published shape [open]: the same alphabet, any length from 10.
 BRAID = re.compile(r"[A-Za-z0-9_-]{10,}")
-CONVERSION_ACTION = re.compile(r"customers/(\d+)/conversionActions/\d+")
+CONVERSION_ACTION = re.compile(r"customers/(\d+)/conversionActions/(\d+)")
 CLICK_KINDS = ("gclid", "gbraid", "wbraid")
 TOO_RECENT = timedelta(hours=6)
 
@@ -142,7 +143,8 @@ def read_fields(row: Row, customer_id: str) -> None:
     if not row.action:
         row.fail("fieldError", "REQUIRED", "conversion_action",
                  "The required field was not present.")
-    elif not action:
+    elif not action or not all(map(fits_int64, action.groups())):
+        # IDs in a resource name are int64s (google_protojson.INT64_MAX).
         row.fail("requestError", "RESOURCE_NAME_MALFORMED", "conversion_action",
                  "The resource name is malformed.")
     elif action.group(1) != customer_id:

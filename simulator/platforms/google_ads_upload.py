@@ -92,6 +92,10 @@ def handle(
     denied = check_auth(headers, version, req_id)
     if denied:
         return denied
+    if customer_id.isdigit() and not google_protojson.fits_int64(customer_id):
+        # Customer IDs are int64s: a larger one names no account [official: RequestErrorEnum].
+        return _request_failure(400, version, req_id, "requestError", "INVALID_CUSTOMER_ID",
+                                "Customer ID is invalid.", [("customer_id", None)])
     read = read_object(body_text)
     if isinstance(read, Outcome):
         return read

@@ -20,6 +20,16 @@ from jsonschema.exceptions import ValidationError
 from postback_sim_data import SCHEMAS as SCHEMA_DIR
 from simulator.platforms import payload
 
+# int64 fields, and the IDs in resource names, hold at most 2^63 - 1; protobuf's JSON parser
+# refuses a larger integer as INVALID_ARGUMENT [official: protobuf.dev/programming-guides/json,
+# int64 "JSON value will be a decimal string. Either numbers or strings are accepted"].
+INT64_MAX = 2**63 - 1
+
+
+def fits_int64(digits: str) -> bool:
+    """Whether a string of ASCII digits is an ID an int64 holds (length first: no huge int())."""
+    return len(digits.lstrip("0")) <= 19 and int(digits) <= INT64_MAX
+
 
 def camel(name: str) -> str:
     """conversion_date_time -> conversionDateTime (a name already in camelCase is unchanged)."""
@@ -106,9 +116,12 @@ def describe(error: ValidationError) -> SchemaViolation:
     if keyword == "maxProperties":
         return SchemaViolation(where, keyword, None,
                                f"At '{where}', only one of {sorted(error.instance)} may be set.")
-    # Wrong JSON types are the protobuf parser's complaint, before any ErrorReason applies.
+    # Wrong JSON types are the protobuf parser's complaint, before any ErrorReason applies; it
+    # names the field's type where the schema gives it ("Invalid value at 'job_id' (TYPE_INT32)").
+    kind = error.schema.get("x-proto-type") if isinstance(error.schema, dict) else None
     return SchemaViolation(where, keyword, None,
-                           f"Invalid value at '{where}', {json.dumps(error.instance)[:200]}")
+                           f"Invalid value at '{where}'{f' ({kind})' if kind else ''}, "
+                           f"{json.dumps(error.instance)[:200]}")
 
 
 def violations(schema_name: str, body: Any) -> list[SchemaViolation]:

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request, Response, jsonify
+from werkzeug.exceptions import HTTPException
 
-from simulator.platforms import faults, journal
+from simulator.platforms import content_coding, faults, journal
 from simulator.services import Services
 
 # Builds the platform's own error body for an injected status: (status, retry_after) -> body.
@@ -39,14 +40,33 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
-def read(request: Request, platform: str, api: str) -> Intake:
-    body = request.get_data(cache=True, as_text=True)
+def read(request: Request, platform: str, api: str, *, decode: bool = True) -> Intake:
+    """Capture the request. With `decode`, a `Content-Encoding` the platform takes is undone and
+    any other raises the HTTPException the platform's error renderer answers (content_coding);
+    without, the body is kept as sent, or empty when it is over the size limit."""
     form: dict[str, str] = {}
+    if not decode:
+        try:
+            body = request.get_data(cache=True, as_text=True)
+        except HTTPException:
+            body = ""
+        return _intake(request, platform, api, body, form)
+    coding = request.headers.get("Content-Encoding")
+    if content_coding.codings(coding):
+        raw = content_coding.decode(request.get_data(cache=True), coding,
+                                    content_coding.ACCEPTED.get(platform, ()),
+                                    request.max_content_length)
+        return _intake(request, platform, api, raw.decode("utf-8", "replace"), form)
+    body = request.get_data(cache=True, as_text=True)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = request.form.to_dict()
         if request.mimetype == "multipart/form-data":
             # multipart bodies are journaled as their fields; the raw bytes carry boundaries only
             body = body or "&".join(f"{k}={v}" for k, v in form.items())
+    return _intake(request, platform, api, body, form)
+
+
+def _intake(request: Request, platform: str, api: str, body: str, form: dict[str, str]) -> Intake:
     return Intake(
         platform=platform,
         api=api,

@@ -107,6 +107,8 @@ def _reason(err: ValidationError) -> str:
         return "Field may not be empty."
     if err.validator == "minimum":
         return f"Must be greater than or equal to {err.validator_value}."
+    if err.validator == "maximum":
+        return f"Must be less than or equal to {err.validator_value}."
     if err.validator == "pattern":
         return "Not a valid number."
     return err.message
