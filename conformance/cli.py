@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 import yaml
 
+from conformance.load.command import load as load_command
 from conformance.reporters import ConsoleReporter, write_html, write_json, write_junit
 from conformance.results import RunEvent, RunFinished, RunSummary
 
@@ -299,6 +300,11 @@ def rules(platform: str | None) -> None:
             continue
         click.echo(f"{rule.id:<12} {rule.severity:<6} {rule.platform:<12} {rule.summary}")
         click.echo(f"{'':<32}{rule.doc_url}")
+
+
+# `load` reaches the simulator as `run` does: the same --sim-url, --port and --grpc-port.
+load_command.params[1:1] = [p for p in run.params if p.name in ("sim_url", "port", "grpc_port")]
+main.add_command(load_command)
 
 
 if __name__ == "__main__":
