@@ -1,6 +1,7 @@
 """pytest plugin (entry point `pytest11`): scenarios as test items, and fixtures for users' tests.
 
-- `pytest --postback-profile receiver.yaml` collects the scenario catalogue as test items.
+- `pytest --postback-profile receiver.yaml` collects the scenario catalogue as test items
+  (`--scenarios-dir DIR` adds a team's own scenario files).
 - `postback_sim`: a live simulator on 127.0.0.1 for a test, with its app and URL.
 - `platform_mocks`: routes `requests` calls to the real platform hosts into a simulator app
   (built on `responses`), for Python receivers that call graph.facebook.com and friends.
@@ -26,7 +27,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Only this scenario (repeatable).")
     group.addoption("--postback-tag", metavar="TAG", action="append", default=[],
                     help="Only scenarios with this tag (repeatable).")
-    group.addoption("--postback-scenarios-dir", metavar="DIR", action="append", default=[],
+    group.addoption("--scenarios-dir", "--postback-scenarios-dir", dest="postback_scenarios_dir",
+                    metavar="DIR", action="append", default=[],
                     help="Also collect the scenario files in this folder, beside the built-in "
                          "catalogue (repeatable).")
     group.addoption("--postback-sim-url", metavar="URL", default=None,

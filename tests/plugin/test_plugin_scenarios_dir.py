@@ -1,5 +1,5 @@
-"""`pytest --postback-scenarios-dir DIR`: a team's scenario files collected beside the built-in
-catalogue, and a clash of ids stopping the session with one line."""
+"""`pytest --scenarios-dir DIR` (or `--postback-scenarios-dir`): a team's scenario files
+collected beside the built-in catalogue, and a clash of ids stopping the session with one line."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def write_scenario(folder: Path, scenario_id: str) -> None:
 def test_a_teams_scenarios_are_collected_beside_the_catalogue(inner: pytest.Pytester) -> None:
     write_scenario(inner.path / "team", "team-checkout")
     result = inner.runpytest_subprocess(*PLUGIN, "--postback-profile", "receiver.yaml",
-                                        "--postback-scenarios-dir", "team", "--collect-only", "-q")
+                                        "--scenarios-dir", "team", "--collect-only", "-q")
     collected = {line.split("::")[-1] for line in result.outlines if "::" in line}
     assert collected == {s.id for s in load_catalogue()} | {"team-checkout", "unclaimed-requests"}
 
