@@ -182,8 +182,9 @@ def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], worke
     superseded = {i for ids in plan.rerun.values() for i in ids}
     reruns = [s for s in scenarios if s.id in plan.rerun]
     if reruns:
-        yield RunNote(f"{len(reruns)} scenario(s) rerun alone: requests that carry no identifier "
-                      "of theirs could not be told apart from a concurrent scenario's")
+        yield RunNote(f"{len(reruns)} scenario(s) rerun alone: some requests carried no "
+                      "scenario's identifiers, or several scenarios', so they could not be tied "
+                      "to one")
     for scenario in reruns:
         first = captures[scenario.id]
         superseded |= {e["id"] for e in (*first.journal, *first.browser_events)}
