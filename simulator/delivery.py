@@ -11,7 +11,10 @@ each attempt row and the delivery's new state, as many as have finished in one t
 crash before that write loses the log line, never the postback: the lease expires and it is sent
 again).
 
-What each answer means (retry, fail, deliver) is `simulator.retry_policy`.
+What each answer means (retry, fail, deliver) is `simulator.retry_policy`. A delivery fired by a
+network persona carries that persona's retry schedule; under a compressed (test) schedule it keeps
+the persona's number of retries with the compressed waits. Failed attempts may disable their
+postback (`simulator.deactivation`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 
+from simulator import deactivation
 from simulator.clock import Clock, iso
-from simulator.config import SimConfig
+from simulator.config import PRODUCTION_RETRY_SCHEDULE, SimConfig
 from simulator.errors import not_found
 from simulator.http_client import HttpClient
 from simulator.retry_policy import judge
@@ -61,7 +65,8 @@ WHERE id IN (
                WHERE e.owner = deliveries.lease_owner AND e.heartbeat >= :alive_since)))
     ORDER BY next_attempt_at, id LIMIT :limit
 )
-RETURNING id, method, url, body, content_type, attempts, next_attempt_at, lease_until
+RETURNING id, method, url, body, content_type, attempts, next_attempt_at, lease_until,
+    retry_schedule
 """
 _HEARTBEAT_SQL = """
 INSERT INTO delivery_engines (owner, pid, heartbeat) VALUES (?, ?, ?)
@@ -125,6 +130,7 @@ class DeliveryEngine:
         self._http = http_client
         self._config = config
         self._schedule = tuple(config.retry_schedule)
+        self._schedules: dict[str, tuple[float, ...]] = {}
         self._lease_s = 2 * config.delivery_timeout + LEASE_MARGIN_S
         self._workers = max(1, int(config.delivery_workers))
         # Claims run ahead of the workers by one row each, so a claim serves a batch of rows.
@@ -278,6 +284,7 @@ class DeliveryEngine:
         """Send one claimed delivery; what happened, ready to be written. The hot path: the
         clock is read as epoch seconds and each stamp formatted once (docs/performance.md)."""
         delivery_id, method, url, body, content_type, attempts, next_at, lease = _CLAIMED(row)
+        persona_schedule = row.get("retry_schedule")
         number = attempts + 1
         started_at = _stamp(self._clock.time())
         result = self._http.send(
@@ -286,7 +293,9 @@ class DeliveryEngine:
             timeout=self._config.delivery_timeout,
         )
         finished = self._clock.time()
-        verdict = judge(result, number, self._schedule, finished)
+        schedule = self._schedule if persona_schedule is None else self._schedule_for(
+            persona_schedule)
+        verdict = judge(result, number, schedule, finished)
         if verdict.retry_in is not None:
             next_at = finished + verdict.retry_in
         status, error = result.status, result.error
@@ -300,6 +309,19 @@ class DeliveryEngine:
         update = (delivery_id, verdict.status, number, next_at, status, error, _stamp(finished),
                   lease)
         return attempt, update, verdict.outcome
+
+    def _schedule_for(self, text: str) -> tuple[float, ...]:
+        """A persona's waits (a delivery's `retry_schedule`); under a compressed schedule, as
+        many retries as the persona makes, with the compressed waits."""
+        schedule = self._schedules.get(text)
+        if schedule is None:
+            waits = tuple(float(w) for w in text.split(",") if w)
+            if self._schedule != PRODUCTION_RETRY_SCHEDULE:
+                last = len(self._schedule) - 1
+                waits = tuple(self._schedule[min(i, last)] for i in range(len(waits))
+                              ) if self._schedule else ()
+            self._schedules[text] = schedule = waits
+        return schedule
 
     def _write(self, records: list[_Record]) -> None:
         """Record attempts and their deliveries' new state in one transaction."""
@@ -319,6 +341,9 @@ class DeliveryEngine:
                     lost += 1 - store.execute(_UPDATE_ONE_SQL, (*update[1:7], *update[0::7]))
         if lost:
             log.warning("%d deliveries lost their lease during an attempt", lost)
+        failed = [record[0][0] for record in records if record[2] != "success"]
+        if failed:
+            deactivation.after_failures(self._store, failed, self._clock.time())
 
     def _claim(self, now: float, limit: int) -> list[Row]:
         """Lease due rows; each row holds only what `_send` needs, in `_CLAIM_SQL`'s order."""

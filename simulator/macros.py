@@ -2,7 +2,9 @@
 
 The catalogue and its descriptions are the partner network's own (seed document, "Available
 Macros"). Values are URL-encoded when substituted and an empty Sub ID becomes an empty string, as
-real networks do (platform-rules.md section 1).
+real networks do (platform-rules.md section 1). Other networks' dialects (macro syntax and names,
+raw values, statuses) come from their persona (`simulator.personas`); every function here takes
+an optional `persona` and, without one, speaks the seed's network exactly as before.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from simulator import personas
 from simulator.clock import parse_iso
+from simulator.personas import Persona
 
 
 @dataclass(frozen=True)
@@ -33,24 +37,9 @@ class Macro:
         return "{" + self.name + "}"
 
 
-MACROS: tuple[Macro, ...] = (
-    Macro("sub1", "Sub ID 1 from the partner tracking URL"),
-    Macro("sub2", "Sub ID 2 from the partner tracking URL"),
-    Macro("sub3", "Sub ID 3 from the partner tracking URL"),
-    Macro("sub4", "Sub ID 4 from the partner tracking URL"),
-    Macro("sub5", "Sub ID 5 from the partner tracking URL"),
-    Macro("offer_currency", "Currency of the offer (e.g. USD, GBP, EUR)"),
-    Macro(
-        "payout_amount",
-        "Amount paid out to the partner for an event (conversion or post-conversion)",
-    ),
-    Macro("conversion_id", "Unique ID associated to the conversion"),
-    Macro("unique_click_id", "Unique ID associated to the transaction"),
-    Macro("timestamp", "Unix timestamp of an event (UTC)"),
-    Macro("datetime", "Date and time of an event formatted as YYYY-MM-DD HH:MM:SS (UTC)"),
-    Macro("geo_country_code", "Two-letter country code (ISO 3166-1 alpha-2)"),
-    Macro("user_ip", "IP address of the user (conversion)"),
-    Macro("user_agent", "User-agent string of the device"),
+# The seed network's catalogue: fixtures/networks/inflektion.yaml, the default persona.
+MACROS: tuple[Macro, ...] = tuple(
+    Macro(m.name, m.description) for m in personas.get(personas.DEFAULT).macros
 )
 MACRO_NAMES: tuple[str, ...] = tuple(m.name for m in MACROS)
 SUB_IDS: tuple[str, ...] = ("sub1", "sub2", "sub3", "sub4", "sub5")
@@ -95,8 +84,9 @@ class ValidationResult:
         }
 
 
-def validate_template(url: str) -> ValidationResult:
+def validate_template(url: str, persona: Persona | None = None) -> ValidationResult:
     """Check a postback URL template as the partner dashboard does when it is saved."""
+    persona = persona or personas.get(None)
     result = ValidationResult()
     if not re.match(r"https?://", url, re.IGNORECASE):
         result.errors.append(
@@ -106,12 +96,15 @@ def validate_template(url: str) -> ValidationResult:
         result.warnings.append(
             Problem("insecure_scheme", "use an HTTPS endpoint (the network recommends HTTPS)", 0)
         )
-    spans = _check_braces(url, result.errors)
-    names = [_check_macro(url, start, end, result.errors) for start, end in spans]
+    if persona.syntax == "brace":
+        spans = _check_braces(url, result.errors)
+    else:
+        spans = [(m.start(), m.end() - 1) for m in persona.pattern.finditer(url)]
+    names = [_check_macro(url, start, end, result, persona) for start, end in spans]
     _check_characters(url, result.errors)
     if not any(p.code == "invalid_scheme" for p in result.errors):
         _check_parse(url, spans, result.errors)
-    _advise(url, [n for n in names if n], result.warnings)
+    _advise(url, spans, [n for n in names if n], result.warnings, persona)
     return result
 
 
@@ -146,18 +139,32 @@ def _check_braces(url: str, errors: list[Problem]) -> list[tuple[int, int]]:
     return spans
 
 
-def _check_macro(url: str, start: int, end: int, errors: list[Problem]) -> str | None:
+def _check_macro(
+    url: str, start: int, end: int, result: ValidationResult, persona: Persona
+) -> str | None:
+    """The simulator value a macro returns, or None (an error, or a warning when the persona
+    sends unknown macros literally)."""
     name = url[start + 1 : end]
-    if name in MACRO_NAMES:
-        return name
+    found = persona.lookup(name)
+    if found is not None:
+        return found[0].value
     if not name.strip():
-        errors.append(Problem("empty_macro", f"empty macro '{{}}' at position {start}", start))
+        result.errors.append(
+            Problem("empty_macro", f"empty macro '{{}}' at position {start}", start)
+        )
         return None
-    message = f"unknown macro {{{name}}} at position {start}"
-    guess = difflib.get_close_matches(name.strip().lower(), MACRO_NAMES, n=1, cutoff=0.6)
+    message = f"unknown macro {persona.placeholder(name)} at position {start}"
+    by_lower = {n.lower(): n for n in persona.names}
+    guess = difflib.get_close_matches(name.strip().lower(), list(by_lower), n=1, cutoff=0.6)
     if guess:
-        message += f": did you mean {{{guess[0]}}}?"
-    errors.append(Problem("unknown_macro", message, start))
+        message += f": did you mean {persona.placeholder(by_lower[guess[0]])}?"
+        if persona.case_sensitive and guess[0] == name.strip().lower():
+            message += " (macros are case-sensitive)"
+    if persona.unknown_macros == "reject":
+        result.errors.append(Problem("unknown_macro", message, start))
+    else:
+        message += f"; {persona.title} sends it literally"
+        result.warnings.append(Problem("unknown_macro", message, start))
     return None
 
 
@@ -191,8 +198,12 @@ def _check_parse(url: str, spans: list[tuple[int, int]], errors: list[Problem]) 
         errors.append(Problem("missing_host", "the URL has no host name", None))
 
 
-def _advise(url: str, names: list[str], warnings: list[Problem]) -> None:
-    hash_at = url.find("#")
+def _advise(
+    url: str, spans: list[tuple[int, int]], names: list[str], warnings: list[Problem],
+    persona: Persona,
+) -> None:
+    inside = {i for start, end in spans for i in range(start, end + 1)}
+    hash_at = next((i for i, c in enumerate(url) if c == "#" and i not in inside), -1)
     if hash_at >= 0:
         warnings.append(
             Problem(
@@ -203,11 +214,12 @@ def _advise(url: str, names: list[str], warnings: list[Problem]) -> None:
             )
         )
     if not any(n in SUB_IDS for n in names):
+        subs = [m.name for m in persona.macros if m.value in SUB_IDS] or list(SUB_IDS)
         warnings.append(
             Problem(
                 "no_sub_id",
-                "no Sub ID macro ({sub1}..{sub5}): the receiver cannot match the conversion "
-                "to its click ID",
+                f"no Sub ID macro ({persona.placeholder(subs[0])}..{persona.placeholder(subs[-1])})"
+                ": the receiver cannot match the conversion to its click ID",
                 None,
             )
         )
@@ -217,8 +229,11 @@ def macro_values(
     conversion: Mapping[str, Any],
     click: Mapping[str, Any],
     offer: Mapping[str, Any] | None = None,
+    persona: Persona | None = None,
 ) -> dict[str, str]:
-    """Every macro's value (unencoded text) for one conversion or post-conversion event."""
+    """Every macro's value (unencoded text) for one conversion or post-conversion event; with a
+    persona, every simulator value its macros may name (status in its words, Sub IDs past its
+    limits spilled over)."""
     ts = _event_seconds(conversion)
     currency = conversion.get("currency") or (offer or {}).get("currency") or ""
     values = {
@@ -233,7 +248,23 @@ def macro_values(
         "user_ip": str(conversion.get("ip") or ""),
         "user_agent": str(conversion.get("user_agent") or ""),
     }
+    if persona is not None:
+        values["status"] = persona.status_text(str(conversion.get("status") or "approved"))
+        values["offer_id"] = str((offer or {}).get("id") or click.get("offer_id") or "")
+        values["event_name"] = str(conversion.get("event_name") or "")
+        _spill(values, persona.sub_limits)
     return values
+
+
+def _spill(values: dict[str, str], limits: Mapping[str, int]) -> None:
+    """CAKE: a Sub ID past its limit spills its rest over into the next Sub ID (replacing it;
+    the last one is cut)."""
+    for index, sub in enumerate(SUB_IDS):
+        limit = limits.get(sub)
+        if limit and len(values[sub]) > limit:
+            values[sub], rest = values[sub][:limit], values[sub][limit:]
+            if index + 1 < len(SUB_IDS):
+                values[SUB_IDS[index + 1]] = rest
 
 
 def _event_seconds(conversion: Mapping[str, Any]) -> int:
@@ -252,8 +283,19 @@ def format_payout(amount: float | int | str | Decimal | None) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def expand(template: str, values: Mapping[str, str]) -> str:
-    """Substitute `{name}` with its URL-encoded value; unknown macros stay as they are."""
+# What a raw value keeps as is: everything an HTTP request line can carry except '#', which
+# would end the URL (a raw '&' or '=' still breaks the query, as it does on such networks).
+_RAW_SAFE = "!$&'()*+,/:;=?@[]~%"
+
+
+def expand(template: str, values: Mapping[str, str], persona: Persona | None = None) -> str:
+    """Substitute `{name}` with its URL-encoded value; unknown macros stay as they are.
+
+    With a persona, its syntax and names apply, `values` is keyed by simulator value (as
+    `macro_values(..., persona=)` returns it) and raw macros are substituted unencoded.
+    """
+    if persona is not None:
+        return _expand_persona(template, values, persona)
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -264,13 +306,28 @@ def expand(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(substitute, template)
 
 
-def expand_body(values: Mapping[str, str], fmt: str) -> str:
+def _expand_persona(template: str, values: Mapping[str, str], persona: Persona) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        found = persona.lookup(match.group(1))
+        if found is None:
+            return match.group(0)
+        macro, raw = found
+        return quote(str(values.get(macro.value, "")), safe=_RAW_SAFE if raw else "")
+
+    return persona.pattern.sub(substitute, template)
+
+
+def expand_body(values: Mapping[str, str], fmt: str, persona: Persona | None = None) -> str:
     """A POST postback body carrying every macro by name, in catalogue order.
 
     `form` is `application/x-www-form-urlencoded` (key=value&...); `json` is one flat object of
-    strings, the same text the URL would carry, so a receiver reads both forms alike.
+    strings, the same text the URL would carry, so a receiver reads both forms alike. With a
+    persona, the keys are its macro names and `values` is keyed by simulator value.
     """
-    ordered = {name: str(values.get(name, "")) for name in MACRO_NAMES}
+    if persona is None:
+        ordered = {name: str(values.get(name, "")) for name in MACRO_NAMES}
+    else:
+        ordered = {m.name: str(values.get(m.value, "")) for m in persona.macros}
     if fmt == "form":
         return urlencode(ordered)
     if fmt == "json":

@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS offers (
     landing_url  TEXT NOT NULL,
     payout       REAL NOT NULL,
     currency     TEXT NOT NULL,
-    created_at   TEXT NOT NULL
+    created_at   TEXT NOT NULL,
+    network      TEXT                       -- the persona of its postbacks; NULL: the default
 );
 
 -- The partner's postback settings: offer_id NULL is the global postback.
@@ -19,7 +20,12 @@ CREATE TABLE IF NOT EXISTS postbacks (
     body_format  TEXT,                       -- NULL for GET, 'form' or 'json' for POST
     enabled      INTEGER NOT NULL DEFAULT 1,
     created_at   TEXT NOT NULL,
-    updated_at   TEXT NOT NULL
+    updated_at   TEXT NOT NULL,
+    -- The network persona whose dialect the template speaks (simulator/personas.py).
+    network      TEXT NOT NULL DEFAULT 'inflektion',
+    -- Set when the persona's deactivation rule disabled the postback after repeated failures.
+    disabled_reason TEXT,
+    disabled_at  TEXT
 );
 
 CREATE TABLE IF NOT EXISTS links (
@@ -86,6 +92,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_status_code INTEGER,
     last_error       TEXT,
     redelivery_of    INTEGER REFERENCES deliveries(id),
+    -- The persona's retry waits (comma-separated seconds); NULL: the simulator's schedule.
+    retry_schedule   TEXT,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 );
@@ -154,6 +162,16 @@ CREATE TABLE IF NOT EXISTS journal_events (
 );
 CREATE INDEX IF NOT EXISTS journal_events_key
     ON journal_events(platform, event_id, event_name, ts);
+
+-- Journal entries answered but not yet diagnosed (events, attribution, findings), written in the
+-- entry's transaction; the analyser (platforms/analyser.py) claims, diagnoses and deletes them.
+-- `recipe` names the diagnosis (meta, tiktok:events2, ...); readers wait until it is empty.
+CREATE TABLE IF NOT EXISTS journal_backlog (
+    journal_id  INTEGER PRIMARY KEY REFERENCES journal(id) ON DELETE CASCADE,
+    recipe      TEXT NOT NULL,
+    claimed_by  TEXT,
+    claimed_at  REAL
+);
 
 -- A database made before journal_events existed: index its accepted entries once
 -- (user_version 1 = journal_events is complete).

@@ -23,7 +23,14 @@ JSON_COLUMNS = frozenset({"query", "headers", "response", "findings", "events"})
 
 Row = dict[str, Any]
 # Columns added to schema.sql after its tables first shipped: (table, column) -> type.
-ADDED_COLUMNS = {("deliveries", "lease_owner"): "TEXT"}
+ADDED_COLUMNS = {
+    ("deliveries", "lease_owner"): "TEXT",
+    ("postbacks", "network"): "TEXT NOT NULL DEFAULT 'inflektion'",
+    ("postbacks", "disabled_reason"): "TEXT",
+    ("postbacks", "disabled_at"): "TEXT",
+    ("offers", "network"): "TEXT",
+    ("deliveries", "retry_schedule"): "TEXT",
+}
 
 
 def _loads(text: str) -> Any:

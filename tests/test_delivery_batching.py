@@ -80,7 +80,7 @@ def test_a_claimed_row_carries_only_what_a_send_needs(store, clock) -> None:
     rows = engine._claim(clock.time(), limit=-1)
 
     assert [set(r) for r in rows] == [{"id", "method", "url", "body", "content_type", "attempts",
-                                       "next_attempt_at", "lease_until"}] * 2
+                                       "next_attempt_at", "lease_until", "retry_schedule"}] * 2
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
 
 

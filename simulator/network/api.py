@@ -12,7 +12,8 @@ from typing import Any
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from simulator import macros
+from simulator import macros, personas
+from simulator.errors import ApiError
 from simulator.idempotency import idempotent
 from simulator.macros import SUB_IDS
 from simulator.network import (
@@ -110,7 +111,8 @@ def delete_postback(postback_id: int) -> ResponseReturnValue:
 
 @bp.post("/postbacks/validate")
 def validate_postback() -> ResponseReturnValue:
-    result = macros.validate_template(json_body("PostbackValidate")["url"])
+    values = json_body("PostbackValidate")
+    result = macros.validate_template(values["url"], offers.persona_of(values.get("network")))
     return {"valid": result.ok, **result.as_dict()}
 
 
@@ -130,8 +132,31 @@ def test_postback() -> ResponseReturnValue:
 
 @bp.get("/macros")
 def list_macros() -> ResponseReturnValue:
-    return {"macros": [{"name": m.name, "placeholder": m.placeholder,
-                        "description": m.description} for m in macros.MACROS]}
+    params = query(request.args, {"network": text(64)})
+    persona = _persona_or_404(params.get("network"))
+    return {"network": persona.name,
+            "macros": [{"name": m.name, "placeholder": persona.placeholder(m.name),
+                        "description": m.description, "value": m.value,
+                        "encoding": m.encoding} for m in persona.macros]}
+
+
+@bp.get("/networks")
+def list_networks() -> ResponseReturnValue:
+    query(request.args, {})
+    return {"default": personas.DEFAULT,
+            "networks": [p.as_dict() for p in personas.all_personas().values()]}
+
+
+@bp.get("/networks/<name>")
+def get_network(name: str) -> ResponseReturnValue:
+    return _persona_or_404(name).as_dict()
+
+
+def _persona_or_404(name: str | None) -> personas.Persona:
+    try:
+        return personas.get(name)
+    except personas.PersonaError as exc:
+        raise ApiError(str(exc), code="not_found", field="network", status=404) from None
 
 
 # -- links -----------------------------------------------------------------------------------
@@ -194,7 +219,7 @@ def get_click(click: str) -> ResponseReturnValue:
 
 CONVERSION_FILTERS = {"click": text(64), "offer_id": integer(1),
                       "kind": choice("conversion", "event"),
-                      "status": choice("approved", "pending", "rejected"),
+                      "status": choice("approved", "pending", "rejected", "reversed"),
                       "is_test": boolean, **PAGINATION}
 
 

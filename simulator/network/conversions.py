@@ -1,9 +1,11 @@
 """Conversions and post-conversion events on a click, and the postbacks they fire.
 
-Status decides firing (a design choice matching how Everflow and TUNE treat payable events): an
-`approved` conversion or event fires the postbacks at once; `pending` and `rejected` ones are
-recorded but fire nothing, since the partner is paid, and told, only for approved events. A
-pending conversion approved later (`set_status`) fires then, with its original event time.
+Status decides firing, per postback's network persona (`lifecycle.fires`). The seed's network
+(a design choice matching how Everflow and TUNE treat payable events) fires for `approved` only:
+`pending` and `rejected` ones are recorded but fire nothing, since the partner is paid, and told,
+only for approved events. Impact and Keitaro also post back pending, rejected and reversed moves,
+each carrying the persona's status macro. A conversion moved later (`set_status`: pending ->
+approved -> reversed, or rejected) fires then, with its original event time.
 Post-conversion events (`kind: event`) have their own `conversion_id`, payout and postback; their
 payout defaults to 0 because the offer's payout belongs to the conversion.
 """
@@ -27,7 +29,13 @@ from simulator.network.postbacks import applicable, get_postback
 from simulator.network.records import by_reference
 from simulator.store import Row, Store
 
-FIRING_STATUSES = frozenset({"approved"})
+# Moves a conversion may make: a reversal takes back an approved (paid) conversion.
+ALLOWED_MOVES = {
+    "pending": {"approved", "rejected"},
+    "approved": {"reversed", "rejected", "pending"},
+    "rejected": {"approved", "pending"},
+    "reversed": set(),
+}
 TEST_SUBS = {name: f"test_{name}" for name in SUB_IDS}
 
 
@@ -148,21 +156,28 @@ def record_conversion(
     }
     with store.transaction():
         row["id"] = store.insert("conversions", row)
-        if data.status in FIRING_STATUSES:
-            fire(store, clock, row, click, offer, only_postback=only_postback)
+        fire(store, clock, row, click, offer, only_postback=only_postback,
+             include_disabled=data.is_test and only_postback is not None)
     engine.wake()
     return present(store, store.get("conversions", row["id"]) or row)
 
 
 def set_status(store: Store, clock: Clock, engine: Waker, ref: str, status: str) -> dict[str, Any]:
-    """Change a conversion's status; becoming approved fires its postbacks, as on approval."""
+    """Move a conversion's status; each move fires the postbacks whose persona sends it."""
     row = get_conversion(store, ref)
+    if status == row["status"]:
+        return present(store, row)
+    if status not in ALLOWED_MOVES.get(row["status"], set()):
+        raise ApiError(
+            f"status: a {row['status']} conversion cannot become {status}"
+            + (" (only an approved one is reversed)" if status == "reversed" else ""),
+            code="invalid_transition", field="status", status=409,
+        )
     with store.transaction():
         store.update("conversions", row["id"], {"status": status})
-        if status in FIRING_STATUSES and row["status"] not in FIRING_STATUSES:
-            click = store.get("clicks", row["click_id"]) or {}
-            offer = get_offer(store, click["offer_id"])
-            fire(store, clock, {**row, "status": status}, click, offer)
+        click = store.get("clicks", row["click_id"]) or {}
+        offer = get_offer(store, click["offer_id"])
+        fire(store, clock, {**row, "status": status}, click, offer)
     engine.wake()
     return present(store, store.get("conversions", row["id"]) or row)
 
@@ -184,7 +199,7 @@ def fire_test_conversion(
             offer_id = postback["offer_id"] or 1
     offer_id = 1 if offer_id is None else offer_id
     get_offer(store, offer_id, field="offer_id")
-    if not applicable(store, offer_id, postback_id):
+    if not applicable(store, offer_id, postback_id, include_disabled=postback_id is not None):
         which = f"postback {postback_id} is disabled or does not apply to" if postback_id else (
             "no enabled postback applies to"
         )

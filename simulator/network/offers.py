@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.urls import iri_to_uri
 
+from simulator import personas
 from simulator.clock import Clock, iso
 from simulator.errors import ApiError
 from simulator.network.records import require
@@ -58,9 +59,11 @@ def check_landing_url(url: str, status: int = 422) -> str:
 
 
 def create_offer(store: Store, clock: Clock, values: dict[str, Any]) -> Row:
-    """Store a new offer from validated values (name, landing_url, payout, currency)."""
+    """Store a new offer from validated values (name, landing_url, payout, currency, and
+    optionally the network persona of its postbacks)."""
     check_landing_url(values["landing_url"])
     row = {name: values[name] for name in OFFER_FIELDS}
+    row["network"] = persona_of(values["network"]).name if values.get("network") else None
     offer_id = store.insert("offers", {**row, "created_at": iso(clock.now())})
     return get_offer(store, offer_id)
 
@@ -71,6 +74,17 @@ def update_offer(store: Store, offer_id: int, values: dict[str, Any]) -> Row:
     if "landing_url" in values:
         check_landing_url(values["landing_url"])
     changes = {name: values[name] for name in OFFER_FIELDS if name in values}
+    if "network" in values:
+        changes["network"] = persona_of(values["network"]).name if values["network"] else None
     if changes:
         store.update("offers", offer_id, changes)
     return get_offer(store, offer_id)
+
+
+def persona_of(name: str | None, field: str = "network") -> personas.Persona:
+    """The named persona (the default for None), or a 422 naming the known networks."""
+    try:
+        return personas.get(name)
+    except personas.PersonaError as exc:
+        raise ApiError(f"{field}: {exc}", code="unknown_network", field=field,
+                       status=422) from None

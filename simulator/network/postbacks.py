@@ -2,7 +2,8 @@
 
 Both fire when both exist, as on real networks. Saving validates the URL template exactly as the
 partner dashboard does (`macros.validate_template`): errors refuse the save, warnings (e.g. plain
-http) come back with the saved postback.
+http) come back with the saved postback. Each postback speaks one network persona (`network`,
+default: its offer's, else the seed's network), which decides its macros, method and retries.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from simulator import macros
+from simulator import macros, personas
 from simulator.clock import Clock, iso
 from simulator.errors import ApiError
-from simulator.network.offers import get_offer
+from simulator.network.offers import get_offer, persona_of
 from simulator.network.records import require
 from simulator.store import Row, Store
 
@@ -36,9 +37,9 @@ class TemplateError(ApiError):
         return out
 
 
-def check_template(url: str) -> list[dict[str, Any]]:
+def check_template(url: str, persona: personas.Persona | None = None) -> list[dict[str, Any]]:
     """Validate a template; raise `TemplateError` on errors, return the warnings."""
-    result = macros.validate_template(url)
+    result = macros.validate_template(url, persona)
     if result.errors:
         raise TemplateError(result)
     return [asdict(p) for p in result.warnings]
@@ -64,9 +65,15 @@ def get_postback(store: Store, postback_id: Any, field: str | None = None) -> Ro
     return require(store, "postbacks", postback_id, "postback", field)
 
 
-def _normalise(values: dict[str, Any], current: Row | None = None) -> dict[str, Any]:
-    """Method and body format settle together: GET has no body, POST defaults to a form body."""
-    method = values.get("method", current["method"] if current else "GET")
+def _normalise(
+    values: dict[str, Any], current: Row | None = None, persona: personas.Persona | None = None
+) -> dict[str, Any]:
+    """Method and body format settle together: GET has no body, POST defaults to a form body
+    (a new postback takes its persona's method and body)."""
+    default = persona.method if persona else "GET"
+    method = values.get("method", current["method"] if current else default)
+    if current is None and "method" not in values and persona and persona.body_format:
+        values = {"body_format": persona.body_format, **values}
     fmt = values.get("body_format", current["body_format"] if current else None)
     if method == "GET":
         if values.get("body_format") is not None:
@@ -84,16 +91,17 @@ def _normalise(values: dict[str, Any], current: Row | None = None) -> dict[str, 
 def create_postback(store: Store, clock: Clock, values: dict[str, Any]) -> dict[str, Any]:
     """Save a postback; the answer carries the template's warnings."""
     offer_id = values.get("offer_id")
-    if offer_id is not None:
-        get_offer(store, offer_id, field="offer_id")
-    warnings = check_template(values["url"])
+    offer = get_offer(store, offer_id, field="offer_id") if offer_id is not None else None
+    persona = persona_of(values.get("network") or (offer or {}).get("network"))
+    warnings = check_template(values["url"], persona)
     stamp = iso(clock.now())
     postback_id = store.insert(
         "postbacks",
         {
             "offer_id": offer_id,
             "url": values["url"],
-            **_normalise(values),
+            "network": persona.name,
+            **_normalise(values, None, persona),
             "enabled": values.get("enabled", True),
             "created_at": stamp,
             "updated_at": stamp,
@@ -113,11 +121,15 @@ def update_postback(
             get_offer(store, values["offer_id"], field="offer_id")
         changes["offer_id"] = values["offer_id"]
     url = values.get("url", current["url"])
-    warnings = check_template(url)
+    persona = persona_of(values.get("network", current["network"]))
+    warnings = check_template(url, persona)
     changes["url"] = url
+    changes["network"] = persona.name
     changes.update(_normalise(values, current))
     if "enabled" in values:
         changes["enabled"] = values["enabled"]
+        if values["enabled"]:
+            changes.update(disabled_reason=None, disabled_at=None)
     changes["updated_at"] = iso(clock.now())
     store.update("postbacks", postback_id, changes)
     return {**present(get_postback(store, postback_id)), "warnings": warnings}
@@ -133,10 +145,14 @@ def delete_postback(store: Store, postback_id: int) -> None:
         store.execute("DELETE FROM postbacks WHERE id = ?", (postback_id,))
 
 
-def applicable(store: Store, offer_id: int, only: int | None = None) -> list[Row]:
-    """The enabled postbacks that fire for a conversion on this offer: global first."""
+def applicable(
+    store: Store, offer_id: int, only: int | None = None, *, include_disabled: bool = False
+) -> list[Row]:
+    """The enabled postbacks that fire for a conversion on this offer: global first (a test
+    of one named postback fires it even when disabled)."""
+    enabled = "" if include_disabled else "enabled = 1 AND "
     rows = store.query(
-        "SELECT * FROM postbacks WHERE enabled = 1 AND (offer_id IS NULL OR offer_id = ?) "
+        f"SELECT * FROM postbacks WHERE {enabled}(offer_id IS NULL OR offer_id = ?) "
         "ORDER BY offer_id IS NOT NULL, id",
         (offer_id,),
     )
