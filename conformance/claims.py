@@ -11,6 +11,7 @@ See docs/how-the-suite-decides.md.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,29 +57,55 @@ class Capture:
         return [*played.issued_click_ids,
                 *(str(c["conversion_id"]) for c in played.conversions.values()), *played.ips]
 
-    def claims(self, entry: Row) -> bool:
-        """The entry carries this scenario's identifiers (or is a pixel event it recorded)."""
+    def claims(self, entry: Row, event: Row | None = None) -> bool:
+        """The entry (or one event of it) carries this scenario's identifiers, or is a pixel
+        event it recorded."""
         if entry.get("id") in self.played.browser_event_ids:
             return True
         ad_ids = {a["id"] for a in self.played.ad_clicks.values() if a.get("id")}
-        if any((ev.get("attribution") or {}).get("ad_click_id") in ad_ids
-               for ev in entry.get("events") or []):
+        events = [event] if event is not None else entry.get("events") or []
+        if any((ev.get("attribution") or {}).get("ad_click_id") in ad_ids for ev in events):
             return True
-        return mentions(entry, self.needles)
+        if event is None:
+            return mentions(entry, self.needles)
+        return mentions({"body": json.dumps(event.get("raw"), ensure_ascii=False)}, self.needles)
 
     def covers(self, entry: Row) -> bool:
         """The entry arrived while this scenario was playing or settling."""
         ts = float(entry.get("ts") or 0.0)
         return self.started - WINDOW_SLACK_S <= ts <= self.ended + WINDOW_SLACK_S
 
-    def take(self, entry: Row) -> None:
-        """Add the entry to what this scenario is judged on (pixel events apart)."""
+    def take(self, entry: Row, event: Row | None = None) -> None:
+        """Add the entry, or only one of its events (a batch that mixes scenarios), to what
+        this scenario is judged on; pixel events go apart."""
         if entry.get("api") == PIXEL_API:
             if all(e["id"] != entry["id"] for e in self.browser_events):
                 self.browser_events.append(entry)
-        elif all(e["id"] != entry["id"] for e in self.journal):
-            self.journal.append(entry)
+            return
+        mine = next((e for e in self.journal if e["id"] == entry["id"]), None)
+        if mine is None:
+            mine = {**entry, "events": [] if event is not None else entry.get("events") or []}
+            self.journal.append(mine)
             self.journal.sort(key=lambda e: e["id"])
+        if event is not None and all(ev.get("index") != event.get("index")
+                                     for ev in mine["events"]):
+            mine["events"] = sorted([*mine["events"], event], key=lambda ev: ev.get("index") or 0)
+
+    def parts(self) -> set[Part]:
+        """The requests and events this scenario is judged on."""
+        return {part for entry in (*self.journal, *self.browser_events)
+                for part, _ in parts_of(entry)}
+
+
+Part = tuple[Any, Any]  # (journal id, event index, or None for a request without events)
+
+
+def parts_of(entry: Row) -> list[tuple[Part, Row | None]]:
+    """Each event of a request with its key, or the whole request when it has none."""
+    events = entry.get("events") or []
+    if entry.get("api") == PIXEL_API or not events:
+        return [((entry.get("id"), None), None)]
+    return [((entry.get("id"), ev.get("index")), ev) for ev in events]
 
 
 @dataclass
@@ -95,53 +122,67 @@ def family_of(entry: Row) -> str:
 
 
 def reconcile(captures: Iterable[Capture], entries: Iterable[Row]) -> Plan:
-    """Give each entry to the one scenario that claims it; plan reruns for the rest.
+    """Give each event (each request without events) to the one scenario that claims it; plan
+    reruns for the rest.
 
-    Captures gain the entries they claim (late ones included). An entry claimed by several, or
-    by none, marks for rerun every scenario whose window it fell in on its platform family (any
-    platform when none of them touches that family); with no such scenario it is unclaimed.
+    Captures gain what they claim (late arrivals included); a batch mixing scenarios is split by
+    event. An event claimed by several, or by none, marks for rerun every scenario whose window
+    the request fell in on its platform family (any platform when none of them touches that
+    family); with no such scenario the request is unclaimed.
     """
     captures = list(captures)
     plan = Plan()
     for entry in entries:
-        owners = [c for c in captures if c.claims(entry)]
-        if len(owners) == 1:
-            owners[0].take(entry)
-            continue
-        candidates = owners or [c for c in captures if c.covers(entry)]
-        same_family = [c for c in candidates if family_of(entry) in c.families]
-        candidates = same_family or candidates
-        if not candidates:
-            plan.unclaimed.append(entry)
-        for capture in candidates:
-            plan.rerun.setdefault(capture.scenario.id, []).append(entry["id"])
+        contested = []
+        for _, event in parts_of(entry):
+            owners = [c for c in captures if c.claims(entry, event)]
+            if len(owners) == 1:
+                owners[0].take(entry, event)
+            else:
+                contested.append(owners)
+        for owners in contested:
+            candidates = owners or [c for c in captures if c.covers(entry)]
+            same_family = [c for c in candidates if family_of(entry) in c.families]
+            candidates = same_family or candidates
+            if not candidates and entry not in plan.unclaimed:
+                plan.unclaimed.append(entry)
+            for capture in candidates:
+                ids = plan.rerun.setdefault(capture.scenario.id, [])
+                if entry["id"] not in ids:
+                    ids.append(entry["id"])
     return plan
 
 
 def claim_exclusive(capture: Capture, entries: Iterable[Row], others: Iterable[Capture]) -> None:
-    """A scenario that ran alone takes every entry in its window that no other scenario's
+    """A scenario that ran alone takes every event in its window that no other scenario's
     identifiers claim, plus anything carrying its own identifiers."""
     others = [o for o in others if o is not capture]  # its own earlier run counts as other
     for entry in entries:
-        ours = capture.claims(entry)
-        if ours or (capture.covers(entry) and not any(o.claims(entry) for o in others)):
-            capture.take(entry)
+        for _, event in parts_of(entry):
+            ours = capture.claims(entry, event)
+            if ours or (capture.covers(entry)
+                        and not any(o.claims(entry, event) for o in others)):
+                capture.take(entry, event)
 
 
-def unclaimed_findings(entries: list[Row], captures: Iterable[Capture]) -> list[Finding]:
-    """One RUN-001 finding per request no judged scenario accounts for."""
+def unclaimed_findings(parts: list[tuple[Row, Row | None]],
+                       captures: Iterable[Capture]) -> list[Finding]:
+    """One RUN-001 finding per request (or event of a batch) no judged scenario accounts for."""
     captures = list(captures)
     findings = []
-    for entry in entries:
-        late = [c.scenario.id for c in captures if c.claims(entry)]
+    for entry, event in parts:
+        late = [c.scenario.id for c in captures if c.claims(entry, event)]
         why = (f"it carries the identifiers of {', '.join(late)} but arrived after that "
                "scenario was judged" if late else
                "it carries no identifier of any scenario and arrived while none was running")
+        what = f" event {event.get('field_prefix') or event.get('index')}" if event else ""
         findings.append(Finding(
             rule=UNCLAIMED_RULE, severity="must", platform=str(entry.get("platform") or "any"),
-            message=(f"{entry.get('platform')} request #{entry.get('id')} ({entry.get('method')} "
-                     f"{entry.get('path')}, status {entry.get('status')}) belongs to no "
-                     f"scenario: {why}"),
+            message=(f"{entry.get('platform')} request #{entry.get('id')}{what} "
+                     f"({entry.get('method')} {entry.get('path')}, status {entry.get('status')}) "
+                     f"belongs to no scenario: {why}"),
             doc_url=UNCLAIMED_DOC,
-            evidence={"journal_id": entry.get("id"), "received": entry.get("received_at")}))
+            evidence={"journal_id": entry.get("id"),
+                      "event_index": event.get("index") if event else None,
+                      "received": entry.get("received_at")}))
     return findings

@@ -128,7 +128,7 @@ def run(
             stack.callback(client.close)
             client.ping()
             check_receiver(profile)
-            client.set_global_postback(profile.postback_url)
+            client.set_global_postback(profile.network_postback_url, profile.network)
             client.clear_faults()
         except (HarnessError, SimulatorError) as exc:
             yield RunStarted(total=len(scenarios), sim_url=sim_url, receiver=receiver,
@@ -196,9 +196,14 @@ def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], worke
         outcome.superseded = sorted({*plan.rerun[scenario.id], *(e["id"] for e in first.journal)})
         final[scenario.id] = outcome
         yield ScenarioFinished(scenario_runner.judge(outcome))
-    taken = {e["id"] for c in final.values() for e in (*c.journal, *c.browser_events)}
-    left = [e for e in scenario_runner.client.journal_since(run_since)
-            if e["id"] not in taken and e["id"] not in superseded]
+    taken = {part for c in final.values() for part in c.parts()}
+    left_entries, left = [], []
+    for entry in scenario_runner.client.journal_since(run_since):
+        missing = [(entry, event) for part, event in claims.parts_of(entry)
+                   if part not in taken and entry["id"] not in superseded]
+        if missing:
+            left_entries.append(entry)
+            left += missing
     if left:
         findings = claims.unclaimed_findings(left, final.values())
         yield ScenarioFinished(ScenarioResult(
@@ -206,7 +211,7 @@ def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], worke
             findings=[f.to_dict() for f in findings], tags=["run"],
             description="Platform requests recorded during the run that no scenario accounts "
                         "for (see docs/how-the-suite-decides.md).",
-            evidence={"journal": left}))
+            evidence={"journal": left_entries}))
 
 
 def run_scenarios(
@@ -219,6 +224,7 @@ def run_scenarios(
     workers: int = DEFAULT_WORKERS,
     grpc_port: int | None = None,
     scenario_dirs: list[str | Path] | None = None,
+    network: str | None = None,
 ) -> Iterator[RunEvent]:
     """The CLI's entry: load the profile, select catalogue scenarios (built-in and those in
     `scenario_dirs`) by id/tag, run them.
@@ -226,7 +232,7 @@ def run_scenarios(
     ProfileError / ScenarioError (ConformanceError) are raised on the first `next()`, before
     any event, so the caller reports one line and exits 2.
     """
-    profile = load_profile(profile_path)
+    profile = load_profile(profile_path).with_network(network)
     chosen = select(load_catalogue(extra=scenario_dirs or ()), ids=scenario_ids, tags=tags)
     yield from run(profile, chosen, RunOptions(sim_url=sim_url, port=port, workers=workers,
                                                 grpc_port=grpc_port))
@@ -370,11 +376,7 @@ class ScenarioRunner:
                           exclusive=others is not None)
         seen = self._await_events(scenario, capture, others, deadline)
         capture.ended = time.time()
-        if others is None:
-            for entry in seen:
-                if capture.claims(entry):
-                    capture.take(entry)
-        else:
+        if others is not None:  # concurrent runs are tied to their requests after all played
             claims.claim_exclusive(capture, seen, others)
         capture.deliveries = self.client.deliveries(played.all_delivery_ids)
         return capture

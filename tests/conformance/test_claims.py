@@ -70,7 +70,7 @@ def test_a_request_outside_every_window_is_unclaimed_and_becomes_run_001() -> No
     stray = entry(1, "meta", T0 + 60, '{"fbc": "{fbclid}"}')
 
     plan = reconcile([a, b], [stray])
-    findings = unclaimed_findings(plan.unclaimed, [a, b])
+    findings = unclaimed_findings([(e, None) for e in plan.unclaimed], [a, b])
 
     assert plan.unclaimed == [stray]
     assert [f.rule for f in findings] == ["RUN-001"]
@@ -100,3 +100,30 @@ def test_pixel_events_a_scenario_recorded_are_kept_apart_from_its_requests() -> 
 
     assert a.journal == []
     assert [e["id"] for e in a.browser_events] == [7]
+
+
+def test_a_batch_mixing_two_scenarios_events_is_split_between_them() -> None:
+    a, b = two_meta_scenarios()
+    batch = entry(1, "meta", T0 + 7, "{}")
+    batch["events"] = [{"index": 0, "raw": {"fbc": "fb.1.1.IwARaaaaaaaaaa"}},
+                       {"index": 1, "raw": {"event_id": "conv-b"}}]
+
+    plan = reconcile([a, b], [batch])
+
+    assert plan.rerun == {}
+    assert [ev["index"] for ev in a.journal[0]["events"]] == [0]
+    assert [ev["index"] for ev in b.journal[0]["events"]] == [1]
+    assert a.parts() == {(1, 0)}
+
+
+def test_running_alone_leaves_a_late_event_of_another_scenario_in_the_batch() -> None:
+    a, b = two_meta_scenarios()
+    alone = capture("b", {"meta"}, T0 + 100, T0 + 110, click_id="IwARdddddddddd",
+                    conversion_id="conv-b2", ip="198.18.100.104")
+    batch = entry(2, "meta", T0 + 101, "{}")
+    batch["events"] = [{"index": 0, "raw": {"event_id": "conv-a"}},
+                       {"index": 1, "raw": {"event_id": "no identifier"}}]
+
+    claim_exclusive(alone, [batch], [a, b])
+
+    assert alone.parts() == {(2, 1)}
