@@ -38,7 +38,7 @@ class FaultSpec:
 
     def describe(self) -> str:
         what = {"status": f"HTTP {self.status}", "throttle": "rate limit",
-                "delay": f"delay {self.delay:g}s", "reset": "connection reset"}[self.kind]
+                "delay": f"delay {self.delay or 0:g}s", "reset": "connection reset"}[self.kind]
         if self.retry_after is not None:
             what += f" Retry-After {self.retry_after:g}"
         return f"{self.platform}: {what} on {self.rate:.1%} of conversions"

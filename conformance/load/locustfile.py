@@ -39,6 +39,7 @@ HELLO_MESSAGE = "postback_sim_hello"
 DONE_MESSAGE = "postback_sim_done"
 FLUSH_EVERY_S = 0.5
 LAST_RECORDS_WAIT_S = 30.0
+WORKER_LINGER_S = 1.0
 log = logging.getLogger("postback_sim.load")
 
 
@@ -138,6 +139,8 @@ def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     if isinstance(runner, WorkerRunner):
         state.flush()
         runner.send_message(DONE_MESSAGE, runner.client_id)
+        # A stopped run is over: leave once Locust has told the master (its "client_stopped").
+        gevent.spawn_later(WORKER_LINGER_S, runner.quit)
         return
     state.flush()
     if isinstance(runner, MasterRunner) and state.run_time_over:

@@ -11,6 +11,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from conformance.load.verdict import LoadReport
 from conformance.reporters.atomic_file import write_atomically
 
+SHOWN = 10  # conversions listed per problem on the console; --json and --html list more
+
 
 def _ms(stats: dict[str, Any]) -> str:
     if not stats.get("count"):
@@ -47,9 +49,10 @@ def render_text(report: LoadReport) -> str:
                              ("doubled", report.doubled, "doubled"),
                              ("unaccounted", report.unaccounted, "unaccounted")):
         if rows:
-            more = counts[key] - len(rows)
-            lines.append(f"  {title}{f' (first {len(rows)} of {counts[key]})' if more else ''}:")
-            lines += [f"    {_describe(title, row)}" for row in rows]
+            shown = rows[:SHOWN]
+            more = counts[key] - len(shown)
+            lines.append(f"  {title}{f' (first {len(shown)} of {counts[key]})' if more else ''}:")
+            lines += [f"    {_describe(title, row)}" for row in shown]
     sample = report.sample
     lines.append(f"  rules on a sample of {sample['conversions']} conversion(s) "
                  f"({sample['fraction']:.0%}): "

@@ -163,9 +163,9 @@ class Tally:
         latencies = []
         for conversion_id, fired in self.ledger.fired.items():
             seen = self.seen.get(conversion_id, [])
-            if seen:
-                latencies.append((min(s.ts for s in seen) - fired.fired_at) * 1000)
             accepted = [s for s in seen if s.accepted]
+            if accepted:  # until the platform took it: retries after a fault count
+                latencies.append((min(s.ts for s in accepted) - fired.fired_at) * 1000)
             keys = {(s.platform, s.event_id) for s in accepted}
             if not accepted:
                 lost.append({"conversion_id": conversion_id, "platform": fired.platform,
