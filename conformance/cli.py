@@ -221,26 +221,49 @@ def _guard(events: Iterator[RunEvent]) -> Iterator[RunEvent]:
 @click.option("--grpc-port", default=None, type=int,
               help="Port for the in-process Google Ads gRPC mock (default: --port + 1).")
 @_scenarios_dir_option
+@click.option("--network", default=None, metavar="NAME",
+              help="The network persona that sends the postbacks (see `postback-sim networks`); "
+                   "overrides the profile's network.")
 @_report_options
 def run(profile_path: str, scenario_ids: tuple[str, ...], tags: tuple[str, ...],
         sim_url: str | None, port: int, grpc_port: int | None, scenario_dirs: tuple[str, ...],
-        json_path: str | None, junit_path: str | None, html_path: str | None) -> None:
+        network: str | None, json_path: str | None, junit_path: str | None,
+        html_path: str | None) -> None:
     """Run scenarios against the receiver the profile describes."""
     from conformance.runner import run_scenarios
 
     events = run_scenarios(profile_path, scenario_ids=list(scenario_ids), tags=list(tags),
                            sim_url=sim_url, port=port, grpc_port=grpc_port,
-                           scenario_dirs=list(scenario_dirs))
+                           scenario_dirs=list(scenario_dirs), network=network)
     sys.exit(_consume(_guard(events), json_path, junit_path, html_path))
 
 
 @main.command()
+@click.option("--network", default=None, metavar="NAME",
+              help="The network persona that sends the postbacks (see `postback-sim networks`).")
 @_report_options
-def demo(json_path: str | None, junit_path: str | None, html_path: str | None) -> None:
+def demo(network: str | None, json_path: str | None, junit_path: str | None,
+         html_path: str | None) -> None:
     """Start a simulator and the bundled reference receiver, and run the whole catalogue."""
     from conformance.demo import demo_events
 
-    sys.exit(_consume(_guard(demo_events()), json_path, junit_path, html_path))
+    sys.exit(_consume(_guard(demo_events(network)), json_path, junit_path, html_path))
+
+
+@main.command()
+def networks() -> None:
+    """List the network personas: macros, statuses sent, retries and deactivation."""
+    from simulator import personas
+
+    for persona in personas.all_personas().values():
+        default = " (default)" if persona.name == personas.DEFAULT else ""
+        sample = " ".join(persona.placeholder(m.name) for m in persona.macros[:3])
+        fires = ", ".join(s for s in personas.STATUSES if s in persona.fires)
+        off = (f"; disabled after {persona.deactivate_failures} failures"
+               if persona.deactivate_failures else "")
+        click.echo(f"{persona.name:<12} {persona.title}{default}")
+        click.echo(f"{'':<12} macros {sample} ...; {persona.method}; fires on {fires}; "
+                   f"{len(persona.retry_schedule)} retries{off}")
 
 
 @main.command()

@@ -18,9 +18,10 @@ from conformance.runner import DEFAULT_WORKERS, RunOptions, run, start_simulator
 from conformance.scenario import Scenario, load_catalogue
 
 
-def demo_events() -> Iterator[RunEvent]:
-    """The CLI's `postback-sim demo`: the whole catalogue against the reference receiver."""
-    return demo()
+def demo_events(network: str | None = None) -> Iterator[RunEvent]:
+    """The CLI's `postback-sim demo`: the whole catalogue against the reference receiver, the
+    postbacks sent as `network` sends them."""
+    return demo(network=network)
 
 
 def demo(
@@ -28,6 +29,7 @@ def demo(
     scenarios: list[Scenario] | None = None,
     workers: int = DEFAULT_WORKERS,
     platforms: dict[str, dict[str, str]] | None = None,
+    network: str | None = None,
 ) -> Iterator[RunEvent]:
     """Start a simulator and a bundled receiver, run the scenarios (default: all), stop both.
 
@@ -45,5 +47,5 @@ def demo(
         process = ReceiverProcess(receiver_path(receiver), env)
         stack.callback(process.stop)
         receiver_url = process.start()
-        profile = profile_for(receiver_url, platforms)
+        profile = profile_for(receiver_url, platforms).with_network(network)
         yield from run(profile, chosen, RunOptions(sim_url=sim_url, workers=workers))

@@ -5,8 +5,9 @@ Only the platforms a profile lists are tested; scenarios for the others are skip
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ import yaml
 
 from conformance.errors import ConformanceError
 from conformance.schemas import SchemaError, check
+from simulator import personas
 
 PLATFORMS = ("meta", "tiktok", "google_ads", "datamanager")
 DEFAULT_SOURCES: Mapping[str, str] = {
@@ -48,6 +50,7 @@ class Profile:
     organic: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ORGANIC))
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
     source: str = "profile"
+    network: str = personas.DEFAULT
 
     @property
     def receiver_address(self) -> tuple[str, int]:
@@ -55,6 +58,27 @@ class Profile:
         parts = urlsplit(self.postback_url.split("{", 1)[0])
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return parts.hostname or "127.0.0.1", port
+
+    @property
+    def network_postback_url(self) -> str:
+        """The postback URL as the profile's network writes it: `postback_url` names the default
+        network's macros and is rewritten in the network's own (`{sub1}` -> `{SubId1}`); a
+        network that sends statuses also gets `status=` with its status macro."""
+        persona = personas.get(self.network)
+        url = persona.translate(self.postback_url)
+        status = persona.macro_for("status")
+        if status is not None and not re.search(r"[?&]status=", url):
+            url += ("&" if "?" in url else "?") + "status=" + persona.placeholder(status.name)
+        return url
+
+    def with_network(self, network: str | None) -> Profile:
+        """The same profile played by another network persona (`--network`)."""
+        if not network:
+            return self
+        try:
+            return replace(self, network=personas.get(network).name)
+        except personas.PersonaError as exc:
+            raise ProfileError(f"--network: {exc}") from None
 
     def tests(self, platform: str) -> bool:
         """True when the profile lists this platform."""
@@ -79,6 +103,7 @@ class Profile:
             "organic": dict(self.organic),
             "platforms": {k: dict(v) for k, v in self.platforms.items()},
             "settle_seconds": self.settle_seconds,
+            "network": self.network,
         }
 
 
@@ -98,7 +123,12 @@ def profile_from_mapping(data: Any, source: str = "profile") -> Profile:
     event_id_sub = data.get("event_id_sub")
     if event_id_sub is not None and event_id_sub in (click_id_sub, source_sub):
         raise ProfileError(f"{source}: event_id_sub: must differ from click_id_sub and source_sub")
+    try:
+        network = personas.get(data.get("network")).name
+    except personas.PersonaError as exc:
+        raise ProfileError(f"{source}: network: {exc}") from None
     return Profile(
+        network=network,
         postback_url=data["postback_url"],
         platforms={k: {kk: str(vv) for kk, vv in v.items()} for k, v in data["platforms"].items()},
         click_id_sub=click_id_sub,

@@ -24,6 +24,7 @@ REFERENCES = {
     ("conversion", "click"): ("click",),
     ("event", "conversion"): ("conversion",),
     ("redeliver", "conversion"): ("conversion", "event"),
+    ("status", "conversion"): ("conversion", "event"),
 }
 
 

@@ -80,17 +80,20 @@ class SimClient:
         """Raise SimulatorError unless the API answers."""
         self._call("GET", "/faults")
 
-    def set_global_postback(self, url: str) -> dict[str, Any]:
-        """Make `url` the network's global postback (offer_id null), creating or updating it."""
+    def set_global_postback(self, url: str, network: str | None = None) -> dict[str, Any]:
+        """Make `url` the network's global postback (offer_id null), creating or updating it;
+        `network` is the persona whose macros it uses (the simulator's default when None)."""
         globals_ = [p for p in self._items(self._call("GET", "/postbacks"), "postbacks")
                     if p.get("offer_id") is None]
+        chosen = {"network": network} if network else {}
         for postback in globals_:
-            if postback.get("url") == url and postback.get("enabled", True):
+            if (postback.get("url") == url and postback.get("enabled", True)
+                    and postback.get("network", network) == (network or postback.get("network"))):
                 return postback
         if globals_:
             return self._call("PATCH", f"/postbacks/{globals_[0]['id']}",
-                              json={"url": url, "enabled": True})
-        return self._call("POST", "/postbacks", json={"url": url, "offer_id": None})
+                              json={"url": url, "enabled": True, **chosen})
+        return self._call("POST", "/postbacks", json={"url": url, "offer_id": None, **chosen})
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -120,6 +123,10 @@ class SimClient:
             if value is not None:
                 body[key] = value
         return self._call("POST", "/conversions", json=body)
+
+    def set_status(self, conversion_id: str, status: str) -> dict[str, Any]:
+        """Move a conversion (pending -> approved -> reversed, or rejected)."""
+        return self._call("PATCH", f"/conversions/{conversion_id}", json={"status": status})
 
     def delivery_ids(self, conversion: dict[str, Any]) -> list[int]:
         """The deliveries a conversion created (from its answer, else by a lookup)."""

@@ -208,6 +208,22 @@ class StepPlayer:
             played.delivery_ids[name].append(replayed["id"])
             self.client.wait_delivered([replayed["id"]], self.delivery_timeout)
 
+    def _status(self, step: Step, played: Played) -> None:
+        """The network moves the conversion; what the move fires joins its deliveries, and the
+        row keeps its status (so rules see a reversal) and when each move was made."""
+        name, status = step.args["conversion"], step.args["to"]
+        before = played.conversions[name]
+        ids = played.delivery_ids.get(name) or []
+        if ids:  # the earlier postback is sent first, as a real network's would be
+            self.client.wait_delivered(ids, self.delivery_timeout)
+        row = self.client.set_status(before["conversion_id"], status)
+        moves = [*before.get("moves", []), {"status": status, "at": time.time()}]
+        played.conversions[name] = {**before, **row, "click": before["click"], "moves": moves}
+        new = [i for i in self.client.delivery_ids(row) if i not in ids]
+        played.delivery_ids[name] = [*ids, *new]
+        if new:
+            self.client.wait_delivered(new, self.delivery_timeout)
+
     def _fault(self, step: Step, played: Played) -> None:
         args = step.args
         self.client.arm_fault(args["platform"], args["kind"], status=args.get("status"),
