@@ -27,12 +27,12 @@ SCENARIO_PLATFORMS = {s.id: set(s.platforms) for s in load_catalogue()}
 FAILING = {"must", "error"}
 
 
-def run_catalogue(receiver: str, platforms: list[str] | None = None,
+def run_catalogue(receiver: str, platforms: list[str] | None = None, network: str | None = None,
                   ) -> dict[str, ScenarioResult]:
     """Every scenario's result; with `platforms`, the profile names only those (the others'
     scenarios are skipped, as for a user whose receiver forwards to fewer platforms)."""
     ids = None if platforms is None else {p: default_platforms()[p] for p in platforms}
-    return {e.result.id: e.result for e in demo(receiver=receiver, platforms=ids)
+    return {e.result.id: e.result for e in demo(receiver=receiver, platforms=ids, network=network)
             if isinstance(e, ScenarioFinished)}
 
 
@@ -70,7 +70,7 @@ def test_every_faulty_receiver_has_expectations() -> None:
 @pytest.mark.parametrize("receiver", FAULTY)
 def test_faulty_receiver_is_caught_by_the_right_rule_and_passes_the_rest(receiver: str) -> None:
     spec = EXPECTATIONS[receiver]
-    results = run_catalogue(f"faulty/{receiver}", spec.get("platforms"))
+    results = run_catalogue(f"faulty/{receiver}", spec.get("platforms"), spec.get("network"))
     allowed = {rule for rules in spec["catches"].values() for rule in rules} | set(spec["also"])
     for scenario_id, rules in spec["catches"].items():
         result = results[scenario_id]
