@@ -150,7 +150,13 @@ def _on_test_stop(environment: Environment, **_kwargs: Any) -> None:
     if state.writer is not None:
         state.writer.close()
         state.writer = None
-    gevent.spawn(runner.quit)  # the verdict comes after this run: end Locust's process
+    gevent.spawn(_quit, environment)  # the verdict comes after this run: end Locust's process
+
+
+def _quit(environment: Environment) -> None:
+    environment.runner.quit()
+    if environment.web_ui is not None:  # with --web, the UI is what keeps Locust running
+        environment.web_ui.stop()
 
 
 def _end_of_run_time(state: LoadState, runner: Any) -> None:
