@@ -107,6 +107,8 @@ def bug_cases(ts: int, fbclid: str, gclid: str) -> dict[str, BugCase]:
         "datamanager_drops_long_gclid": BugCase(
             ({"source": "google-dm", "click_id": LONG_GCLID},), lambda s: len(s) == 0,
             platform="datamanager"),
+        # a reversal (Impact's {Status}) uploaded as a new sale
+        "reversal_as_sale": BugCase(({"status": "REVERSED"},), lambda s: len(s) > 0),
     }
 
 
