@@ -111,14 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     checks = []
     if ("ours", 1) in rates and ("wiremock", 1) in rates:
         checks.append(("ours / WireMock req/s, 1-event",
-                       ratio(rates[("ours", 1)], rates[("wiremock", 1)]), 0.25))
+                       ratio(rates[("ours", 1)], rates[("wiremock", 1)]), 0.35))
     if ("ours", 100) in rates and ("wiremock", 100) in rates:
         checks.append(("ours / WireMock events/s, 100-event",
                        ratio(rates[("ours", 100)], rates[("wiremock", 100)]), 0.5))
     for n in SIZES:
         if ("ours", n) in rates and ("prism", n) in rates:
             checks.append((f"ours / Prism req/s, {n}-event",
-                           ratio(rates[("ours", n)], rates[("prism", n)]), 1.0))
+                           ratio(rates[("ours", n)], rates[("prism", n)]), 1.5))
     for label, value, target in checks:
         print(f"RATIO {label} = {fmt(value)}x (target >= {target}x): {verdict(value, target)}")
     return 0

@@ -6,6 +6,7 @@ Exit codes: 0 every run scenario passed, 1 a conformance failure, 2 a usage or h
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -50,9 +51,12 @@ def main() -> None:
               help="Port of the Google Ads gRPC mock (TLS); 0 turns it off.")
 @click.option("--grpc-plaintext-port", default=None, type=int,
               help="Also serve the gRPC mock without TLS on this port, for clients that allow it.")
-def serve(host: str, port: int, db: str, grpc_port: int, grpc_plaintext_port: int | None) -> None:
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Server processes over the one database (default: the number of cores; "
+                   "1 with --db :memory:).")
+def serve(host: str, port: int, db: str, grpc_port: int, grpc_plaintext_port: int | None,
+          workers: int | None) -> None:
     """Serve the partner network, the mock platforms and the dashboard (gunicorn)."""
-    from simulator import SimConfig, create_app
     from simulator.server import ListenError, ensure_can_listen, serve_production
 
     if db != ":memory:":
@@ -72,8 +76,28 @@ def serve(host: str, port: int, db: str, grpc_port: int, grpc_plaintext_port: in
     click.echo(f"  OAuth      http://{host}:{port}/oauth2/token")
     for line in grpc.lines:
         click.echo(line)
-    serve_production(lambda: grpc.serve(create_app(SimConfig(db_path=db))), host, port)
+    # An in-memory database lives in one process: more workers would each have their own.
+    count = 1 if db == ":memory:" else workers or os.cpu_count() or 1
+    serve_production(lambda: _worker_app(db, grpc), host, port, workers=count)
     click.echo("postback-sim stopped")
+
+
+def _worker_app(db: str, grpc: GrpcPlan) -> Flask:
+    """One serve worker's app: the worker holding the database's primary lock also runs the
+    delivery engine and the gRPC mock; workers start one at a time (schema, demo offer)."""
+    from simulator import SimConfig, create_app
+    from simulator.file_lock import primary, startup
+
+    if db == ":memory:":
+        return grpc.serve(create_app(SimConfig(db_path=db)))
+    lock = primary(db)
+    with startup(db).held():
+        is_primary = lock.try_acquire()
+        app = create_app(SimConfig(db_path=db, delivery_engine=is_primary))
+    if not is_primary:
+        return app
+    app.extensions["postback_sim_primary_lock"] = lock  # held while the worker lives
+    return grpc.serve(app)
 
 
 def _grpc_plan(host: str, db: str, port: int, plaintext_port: int | None) -> GrpcPlan:

@@ -17,6 +17,7 @@ from simulator.http_client import HttpClient
 from simulator.json_provider import JsonProvider
 from simulator.keepalive import KeepAliveClient
 from simulator.platforms import http_errors as platform_errors
+from simulator.platforms.analyser import Analyser
 from simulator.services import EXTENSION_KEY, Services
 from simulator.store import Store
 
@@ -54,8 +55,9 @@ def create_app(
     if cfg.faker_seed is not None:
         faker.seed_instance(cfg.faker_seed)
     engine = DeliveryEngine(store, clock, http_client or KeepAliveClient(), cfg)
+    analyser = Analyser(store, cfg)
     app.extensions[EXTENSION_KEY] = Services(
-        config=cfg, store=store, clock=clock, faker=faker, delivery=engine
+        config=cfg, store=store, clock=clock, faker=faker, delivery=engine, analyser=analyser
     )
 
     register_error_handlers(app)
@@ -68,7 +70,9 @@ def create_app(
     if cfg.seed_demo_offer:
         ensure_demo_offer(store, clock)
     if cfg.start_workers:
-        engine.start()
+        if cfg.delivery_engine:
+            engine.start()
+        analyser.start()
     logging.getLogger("simulator").setLevel(logging.INFO)
     return app
 
@@ -77,4 +81,5 @@ def shutdown(app: Flask) -> None:
     """Stop the delivery workers and close the database; pending work stays in SQLite."""
     svc: Services = app.extensions[EXTENSION_KEY]
     svc.delivery.stop()
+    svc.analyser.stop()
     svc.store.close()

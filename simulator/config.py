@@ -21,6 +21,9 @@ class SimConfig:
     retry_schedule: tuple[float, ...] = PRODUCTION_RETRY_SCHEDULE
     delivery_workers: int = 8
     start_workers: bool = True
+    # With start_workers: whether this process runs the delivery engine (serve --workers N runs
+    # it in one worker; the others only answer requests and diagnose journal entries).
+    delivery_engine: bool = True
     response_body_limit: int = 2048
     # Network defaults
     default_country: str = "US"

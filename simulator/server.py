@@ -75,10 +75,10 @@ def ensure_can_listen(host: str, port: int) -> None:
 
 
 def serve_production(
-    app_factory: Callable[[], Flask], host: str, port: int, threads: int = 16
+    app_factory: Callable[[], Flask], host: str, port: int, threads: int = 16, workers: int = 1
 ) -> None:
-    """Run under gunicorn (gthread); the app is built inside the worker so the delivery
-    threads and the SQLite connection live in the process that serves requests.
+    """Run under gunicorn (gthread, `workers` processes); the app is built inside each worker
+    so the delivery threads and the SQLite connection live in the process that serves requests.
 
     Callers check the port first with `ensure_can_listen`, so a port in use is one line rather
     than gunicorn's five seconds of retry logs.
@@ -91,7 +91,7 @@ def serve_production(
         def load_config(self) -> None:
             settings = {
                 "bind": f"{host}:{port}",
-                "workers": 1,
+                "workers": workers,
                 "worker_class": "gthread",
                 "threads": threads,
                 "timeout": 120,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from faker import Faker
 
     from simulator.delivery import DeliveryEngine
+    from simulator.platforms.analyser import Analyser
 
 EXTENSION_KEY = "postback_sim"
 
@@ -28,6 +29,7 @@ class Services:
     clock: Clock
     faker: Faker
     delivery: DeliveryEngine
+    analyser: Analyser
 
 
 def services() -> Services:

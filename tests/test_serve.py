@@ -7,12 +7,14 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,10 @@ class Served:
 
 
 @contextmanager
-def serve(db: str, port: int) -> Iterator[Served]:
+def serve(db: str, port: int, *options: str) -> Iterator[Served]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--db", db],
+        [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--db", db,
+         *options],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
@@ -153,3 +156,76 @@ def wait_until(condition: Any, timeout: float = START_S) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.1)
+
+
+# --- serve --workers N over one database ---------------------------------------------------
+
+REQUESTS = 120
+
+
+def meta_event(n: int) -> dict:
+    return {"event_name": "Purchase", "event_time": int(time.time()), "event_id": f"w-{n}",
+            "action_source": "website", "event_source_url": "https://shop.example/t",
+            "custom_data": {"value": 9.5, "currency": "EUR"},
+            "user_data": {"client_ip_address": "203.0.113.9", "client_user_agent": "ua",
+                          "fbc": f"fb.1.1700000000000.not-issued-{n}"}}
+
+
+def workers_of(arbiter: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(arbiter)], capture_output=True,
+                         text=True, timeout=10).stdout
+    return {int(pid) for pid in out.split()}
+
+
+def send(url: str, n: int) -> int:
+    resp = requests.post(f"{url}/meta/v19.0/123/events?access_token=t",
+                         json={"data": [meta_event(n)]}, timeout=10)
+    return resp.status_code
+
+
+def test_two_workers_journal_every_answered_request_and_one_runs_delivery(tmp_path: Path):
+    db, port = str(tmp_path / "sim.db"), free_port()
+    with serve(db, port, "--workers", "2") as served:
+        wait_until(lambda: len(workers_of(served.proc.pid)) == 2)
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda n: send(served.url, n), range(REQUESTS)))
+        assert statuses == [200] * REQUESTS
+        listed = requests.get(f"{served.url}/api/journal",
+                              params={"platform": "meta", "count": REQUESTS, "timeout": 30},
+                              timeout=40).json()
+        assert listed["timed_out"] is False
+        assert sorted(e["events"][0]["event_id"] for e in listed["items"]) == sorted(
+            f"w-{n}" for n in range(REQUESTS))
+        assert all(e["events"][0]["attribution"]["status"] == "unknown" for e in listed["items"])
+        workers = workers_of(served.proc.pid)
+        assert len(workers) == 2
+        with sqlite3.connect(db) as conn:
+            engines = conn.execute("SELECT pid FROM delivery_engines").fetchall()
+            served_by = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+        assert len(engines) == 1
+        assert engines[0][0] in workers
+        assert served_by == REQUESTS
+        assert served.interrupt() == 0
+    assert "Traceback" not in served.stderr
+
+
+def test_an_answered_request_survives_kill_9_of_every_worker(tmp_path: Path):
+    db, port = str(tmp_path / "sim.db"), free_port()
+    with serve(db, port, "--workers", "2") as served:
+        statuses = [send(served.url, n) for n in range(20)]
+        assert statuses == [200] * 20
+        os.killpg(served.proc.pid, signal.SIGKILL)  # the arbiter and both workers at once
+        served.proc.communicate(timeout=30)
+    with serve(db, port, "--workers", "1") as served:
+        status, listed, _ = call(f"{served.url}/api/journal?platform=meta&count=20&timeout=30")
+        assert status == 200
+        assert sorted(e["events"][0]["event_id"] for e in listed["items"]) == sorted(
+            f"w-{n}" for n in range(20))
+        assert served.interrupt() == 0
+
+
+def test_serve_help_names_the_workers_option():
+    out = subprocess.run([sys.executable, "-m", "conformance.cli", "serve", "--help"],
+                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                         timeout=30).stdout
+    assert "--workers" in out

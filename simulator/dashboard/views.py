@@ -136,13 +136,17 @@ def inspector_entries() -> ResponseReturnValue:
     args = query(request.args, INSPECTOR_QUERY)
     if args.get("platform") == "":
         args.pop("platform")
-    return inspector.page(services().store, **args)
+    svc = services()
+    svc.analyser.settle()
+    return inspector.page(svc.store, **args)
 
 
 @bp.get("/ui/api/inspector/<int:entry_id>")
 def inspector_entry(entry_id: int) -> ResponseReturnValue:
     """One journal entry in full (body and events), judged, for the inspector's "show all"."""
-    found = inspector.entry_in_full(services().store, entry_id)
+    svc = services()
+    svc.analyser.settle()
+    found = inspector.entry_in_full(svc.store, entry_id)
     if found is None:
         raise not_found("journal entry", entry_id, field="id")
     return found

@@ -199,7 +199,9 @@ def list_journal() -> ResponseReturnValue:
 
 @bp.get("/journal/<int:entry_id>")
 def get_journal_entry(entry_id: int) -> ResponseReturnValue:
-    row = services().store.get("journal", entry_id)
+    svc = services()
+    svc.analyser.settle()
+    row = svc.store.get("journal", entry_id)
     if row is None:
         raise not_found("journal entry", entry_id, field="id")
     return journal.entry(row)

@@ -64,6 +64,18 @@ def issued_clicks(store: Store, kind: str, values: Iterable[str | None]) -> Issu
     return IssuedClicks(found, near)
 
 
+def issued_by_kind(
+    store: Store, clicks: Iterable[tuple[str | None, str | None]]
+) -> dict[str, IssuedClicks]:
+    """`issued_clicks` for each kind among (kind, value) pairs: one lookup per kind a request
+    uses (Google requests may mix gclid, gbraid and wbraid)."""
+    values: dict[str, list[str]] = {}
+    for kind, value in clicks:
+        if kind and value:
+            values.setdefault(kind, []).append(value)
+    return {kind: issued_clicks(store, kind, found) for kind, found in values.items()}
+
+
 def attribute(
     store: Store,
     kind: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -186,11 +187,16 @@ def check_duplicates_in_request(rows: list[Row]) -> None:
             row.fail_upload("DUPLICATE_CLICK_CONVERSION_IN_REQUEST", row.click_kind)
 
 
-def attribute(row: Row, store: Store, config: SimConfig, now: float) -> None:
-    """Match the click ID against issued clicks; map the outcome to the API's error."""
+def attribute(
+    row: Row, store: Store, config: SimConfig, now: float,
+    issued: Mapping[str, attribution.IssuedClicks] | None = None,
+) -> None:
+    """Match the click ID against issued clicks (`issued`: the request's, by kind); map the
+    outcome to the API's error."""
+    kind = row.click_kind or "gclid"
     row.attribution = attribution.attribute(
-        store, row.click_kind or "gclid", row.click_value,
-        event_ts=row.event_time, window_days=config.google_click_window_days,
+        store, kind, row.click_value, event_ts=row.event_time,
+        window_days=config.google_click_window_days, issued=(issued or {}).get(kind),
     )
     status = row.attribution["status"]
     if status in ("unknown", "modified"):
@@ -200,7 +206,8 @@ def attribute(row: Row, store: Store, config: SimConfig, now: float) -> None:
     elif status == "precedes":
         row.fail_upload("CONVERSION_PRECEDES_EVENT", "conversion_date_time")
     elif status == "matched" and config.google_check_too_recent:
-        click = store.get("ad_clicks", row.attribution["ad_click_id"]) or {}
+        click = ((issued or {}).get(kind) or {}).get(row.click_value or "") or store.get(
+            "ad_clicks", row.attribution["ad_click_id"]) or {}
         if now - float(click.get("ts", now)) < TOO_RECENT.total_seconds():
             row.fail_upload("TOO_RECENT_EVENT", row.click_kind)
 
@@ -236,8 +243,9 @@ def check_rows(
     for row in checked:
         read_fields(row, customer_id)
     check_duplicates_in_request(checked)
+    issued = attribution.issued_by_kind(store, ((r.click_kind, r.click_value) for r in checked))
     for row in checked:
-        attribute(row, store, config, now)
+        attribute(row, store, config, now, issued)
         check_earlier_uploads(row, store)
     return checked
 

@@ -108,9 +108,15 @@ def semantic_violations(body: dict[str, Any]) -> list[dict]:
     return out
 
 
+def _click(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    ids = event.get("adIdentifiers") or {}
+    kind = next((k for k in CLICK_KINDS if ids.get(k)), None)
+    return kind, ids.get(kind) if kind else None
+
+
 def normalized(
     index: int, raw: Any, event: dict[str, Any], body: dict[str, Any], store: Store,
-    config: SimConfig,
+    config: SimConfig, issued: Mapping[str, attribution.IssuedClicks] | None = None,
 ) -> dict[str, Any]:
     """One event as a journal NormalizedEvent (ARCHITECTURE.md "Mock platforms")."""
     prefix = f"events[{index}]"
@@ -119,11 +125,10 @@ def normalized(
         event_time = google_protojson.parse_timestamp(stamp) if stamp else None
     except ValueError:
         event_time = None
-    ids = event.get("adIdentifiers") or {}
-    kind = next((k for k in CLICK_KINDS if ids.get(k)), None)
-    value = ids.get(kind) if kind else None
+    kind, value = _click(event)
     outcome = attribution.attribute(store, kind or "gclid", value, event_ts=event_time,
-                                    window_days=config.google_click_window_days)
+                                    window_days=config.google_click_window_days,
+                                    issued=(issued or {}).get(kind or "gclid"))
     findings = []
     if outcome["status"] in ATTRIBUTION_FINDINGS:
         findings.append({"code": ATTRIBUTION_FINDINGS[outcome["status"]],
@@ -180,7 +185,8 @@ def handle(
     if not violations:
         violations = semantic_violations(body)
     raw_events = parsed.get("events") or []
-    events = [normalized(i, raw, ev, body, store, config)
+    issued = attribution.issued_by_kind(store, map(_click, body.get("events") or []))
+    events = [normalized(i, raw, ev, body, store, config, issued)
               for i, (raw, ev) in enumerate(zip(raw_events, body.get("events") or [], strict=True))]
     if violations:
         return Outcome(400, google_errors.datamanager_error(400, violations), events=events,

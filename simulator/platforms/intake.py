@@ -100,12 +100,19 @@ def respond(
     accepted: bool = False,
     fault: str | None = None,
     headers: dict[str, str] | None = None,
+    recipe: str | None = None,
+    keys: list[journal.EventKey] | None = None,
 ) -> Response:
-    """Journal the request with this answer, then return the answer."""
+    """Journal the request with this answer, then return the answer.
+
+    With `recipe`, the analyser diagnoses the entry after the answer (`platforms.analyser`).
+    """
     if fault is None:
         fault = intake.notes.get("fault")
     _journal(svc, intake, status, body, events=events, findings=findings, accepted=accepted,
-             fault=fault)
+             fault=fault, recipe=recipe, keys=keys)
+    if recipe is not None:
+        svc.analyser.wake()
     resp = jsonify(body)
     resp.status_code = status
     for key, value in (headers or {}).items():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote_plus
+from weakref import WeakKeyDictionary, WeakMethod
 
 from simulator.clock import Clock, iso
 from simulator.store import Row, Store
@@ -16,6 +17,11 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_PARAMS = frozenset({"access_token", "appsecret_proof"})
 PLATFORMS = ("meta", "tiktok", "google_ads", "datamanager")
+# How long a reader waits for the analyser by default (seconds).
+SETTLE_S = 30.0
+# Each store's analyser (platforms.analyser registers itself), so a reader of the journal waits
+# for it and never sees an entry whose events are still to come; weak: a store's app may go.
+_ANALYSERS: WeakKeyDictionary[Store, WeakMethod[Callable[[float], object]]] = WeakKeyDictionary()
 # Stays under SQLite's oldest limit of 999 parameters per statement.
 _IDS_PER_QUERY = 500
 # A token sent as a body field (Meta reads `access_token` from JSON, form or multipart bodies):
@@ -75,11 +81,16 @@ def record(
     findings: list[dict[str, Any]] | None = None,
     accepted: bool = False,
     fault: str | None = None,
+    recipe: str | None = None,
+    keys: list[EventKey] | None = None,
 ) -> int:
     """Store one request and the answer sent; returns the journal id.
 
     An accepted entry's events with an event_id also go to `journal_events`, in the same
-    transaction, so dedup lookups (`earlier_events`) never read the journal itself.
+    transaction, so dedup lookups (`earlier_events`) never read the journal itself; `keys`
+    stands for those events when the entry's events come later. With `recipe`, the entry is
+    answered before it is diagnosed: it joins `journal_backlog` in the same transaction and the
+    analyser (`platforms.analyser`) fills its events and findings in.
     """
     now = clock.now()
     row = {
@@ -99,29 +110,59 @@ def record(
         "received_at": iso(now),
         "ts": now.timestamp(),
     }
-    keyed = [(i, e) for i, e in enumerate(events or []) if isinstance(e.get("event_id"), str)]
-    if not (accepted and keyed):
+    if keys is None:
+        keys = event_keys(events or [])
+    if not ((accepted and keys) or recipe):
         return store.insert("journal", row)
     with store.transaction():
         journal_id = store.insert("journal", row)
-        store.execute_many(
-            "INSERT INTO journal_events (journal_id, position, platform, event_name, event_id, "
-            "field_prefix, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(journal_id, i, platform, _text(e.get("event_name")), e["event_id"],
-              _text(e.get("field_prefix")), row["ts"]) for i, e in keyed],
-        )
+        if accepted:
+            index_events(store, journal_id, platform, row["ts"], keys)
+        if recipe:
+            store.execute("INSERT INTO journal_backlog (journal_id, recipe) VALUES (?, ?)",
+                          (journal_id, recipe))
     return journal_id
+
+
+# (position, event_name, event_id, field_prefix) of one event with an event_id: its dedup key.
+EventKey = tuple[int, str | None, str, str | None]
+
+
+def event_keys(events: Iterable[Mapping[str, Any]]) -> list[EventKey]:
+    """The dedup keys of NormalizedEvents (or of anything with their fields)."""
+    return [(i, _text(e.get("event_name")), e["event_id"], _text(e.get("field_prefix")))
+            for i, e in enumerate(events) if isinstance(e.get("event_id"), str)]
+
+
+def index_events(
+    store: Store, journal_id: int, platform: str, ts: float, keys: list[EventKey]
+) -> None:
+    """Index an accepted entry's events in `journal_events` (inside the entry's transaction)."""
+    store.execute_many(
+        "INSERT OR IGNORE INTO journal_events (journal_id, position, platform, event_name, "
+        "event_id, field_prefix, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(journal_id, i, platform, name, event_id, prefix, ts)
+         for i, name, event_id, prefix in keys],
+    )
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def analysed_by(store: Store, settle: Callable[[float], object]) -> None:
+    """Make `search` wait for this analyser (`settle(seconds)`, a bound method) before reading
+    `store`; held weakly, as the analyser holds the store."""
+    _ANALYSERS[store] = WeakMethod(settle)  # type: ignore[arg-type]
+
+
 def earlier_events(
-    store: Store, platform: str, event_ids: Iterable[str], since: float
+    store: Store, platform: str, event_ids: Iterable[str], since: float,
+    before_id: int = 2**63 - 1,
 ) -> dict[tuple[str | None, str], tuple[int, str | None]]:
     """(event_name, event_id) -> (journal id, field_prefix) of its latest accepted entry since
-    `since`, first event of that entry; one indexed query per chunk of IDs."""
+    `since` and before entry `before_id`, first event of that entry; one indexed query per
+    chunk of IDs."""
     ids = sorted(set(event_ids))
     found: dict[tuple[str | None, str], tuple[int, str | None]] = {}
     for start in range(0, len(ids), _IDS_PER_QUERY):
@@ -129,8 +170,8 @@ def earlier_events(
         rows = store.query(
             "SELECT journal_id, event_name, event_id, field_prefix FROM journal_events "
             f"WHERE platform = ? AND event_id IN ({', '.join('?' * len(chunk))}) AND ts >= ? "
-            "ORDER BY journal_id DESC, position",
-            [platform, *chunk, since],
+            "AND journal_id < ? ORDER BY journal_id DESC, position",
+            [platform, *chunk, since, before_id],
         )
         for r in rows:
             found.setdefault((r["event_name"], r["event_id"]), (r["journal_id"], r["field_prefix"]))
@@ -153,13 +194,20 @@ def search(
     conversion_id: str | None = None,
     after_id: int | None = None,
     limit: int = 1000,
+    settle_s: float = SETTLE_S,
 ) -> list[Row]:
-    """Entries matching every given filter, oldest first.
+    """Entries matching every given filter, oldest first, once the store's analyser diagnosed
+    every entry journaled so far (waiting at most `settle_s`; one still undiagnosed then is
+    left out, never shown without its events).
 
     click_id and conversion_id match anywhere in the raw body, which is where a receiver puts
     them (inside fbc, as event_id or orderId); a modified ID therefore does not match.
     """
-    clauses, params = [], []
+    ref = _ANALYSERS.get(store)
+    settle = ref() if ref is not None else None
+    if settle is not None:
+        settle(settle_s)
+    clauses, params = ["id NOT IN (SELECT journal_id FROM journal_backlog)"], []
     if platform:
         clauses.append("platform = ?")
         params.append(platform)
@@ -177,10 +225,7 @@ def search(
     if after_id is not None:
         clauses.append("id > ?")
         params.append(after_id)
-    sql = "SELECT * FROM journal"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY id LIMIT ?"
+    sql = "SELECT * FROM journal WHERE " + " AND ".join(clauses) + " ORDER BY id LIMIT ?"
     params.append(limit)
     return [entry(r) for r in store.query(sql, params)]
 
@@ -192,7 +237,7 @@ def wait_for(store: Store, *, count: int, timeout: float, **filters: Any) -> lis
     """
     deadline = time.monotonic() + max(0.0, timeout)
     while True:
-        rows = search(store, **filters)
+        rows = search(store, settle_s=max(0.0, deadline - time.monotonic()), **filters)
         if len(rows) >= count or time.monotonic() >= deadline:
             return rows
         time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))

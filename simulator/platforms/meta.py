@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
+from werkzeug.test import EnvironBuilder
 
+from simulator.config import SimConfig
 from simulator.platforms import intake
 from simulator.platforms.attribution import issued_clicks
+from simulator.platforms.intake import header
+from simulator.platforms.journal import EventKey
 from simulator.platforms.meta_events import fbclid_of, mark_duplicates, normalize
 from simulator.platforms.meta_parse import (
+    FORM_TYPES,
     MetaError,
     access_token,
     decode_item,
@@ -25,6 +30,7 @@ from simulator.platforms.meta_parse import (
     validate,
 )
 from simulator.services import services
+from simulator.store import Row, Store
 
 bp = Blueprint("meta", __name__, url_prefix="/meta")
 
@@ -67,19 +73,43 @@ def events(version: str, pixel_id: str) -> Response:
     except MetaError as err:
         return intake.respond(svc, captured, err.status, err.body(trace))
 
-    now = svc.clock.time()
-    window = svc.config.meta_click_window_days
-    issued = issued_clicks(svc.store, "fbclid", map(fbclid_of, items))
-    parsed = [normalize(svc.store, item, i, now=now, window_days=window, issued=issued)
-              for i, item in enumerate(items)]
-    mark_duplicates(svc.store, parsed, now)
-    findings = [f for event in parsed for f in event["findings"]]
+    # Events Manager diagnoses later (`diagnose`, run by the analyser); the API answers now.
     try:
-        validate(items, now, svc.config.meta_max_event_age_days)
+        validate(items, svc.clock.time(), svc.config.meta_max_event_age_days)
     except MetaError as err:
-        return intake.respond(svc, captured, err.status, err.body(trace),
-                              events=parsed, findings=findings)
+        return intake.respond(svc, captured, err.status, err.body(trace), recipe="meta")
     # Success body [official: SDK EventResponse].
     body = {"events_received": len(items), "messages": [], "fbtrace_id": trace}
-    return intake.respond(svc, captured, 200, body, events=parsed, findings=findings,
-                          accepted=True)
+    return intake.respond(svc, captured, 200, body, accepted=True, recipe="meta",
+                          keys=dedup_keys(items))
+
+
+def dedup_keys(items: list[Any]) -> list[EventKey]:
+    """The events' (event_name, event_id) keys, indexed as the request is journaled so a later
+    entry's dedup never depends on when this one is diagnosed."""
+    return [(i, name if isinstance(name := item.get("event_name"), str) else None,
+             str(item["event_id"]), f"data[{i}]")
+            for i, item in enumerate(items)
+            if isinstance(item, dict) and item.get("event_id") is not None]
+
+
+def diagnose(store: Store, config: SimConfig, row: Row) -> tuple[list[Any], list[Any]]:
+    """The journal entry's NormalizedEvents and findings, read again from the request as
+    journaled: attribution (one query per request), fbc, PII and dedup diagnostics."""
+    mimetype = (header(row["headers"], "Content-Type") or "").partition(";")[0].strip().lower()
+    form = _form(row, mimetype) if mimetype in FORM_TYPES else {}
+    items = [decode_item(item) for item in raw_items(params(row["query"], mimetype,
+                                                            row["body"], form))]
+    now = row["ts"]
+    issued = issued_clicks(store, "fbclid", map(fbclid_of, items))
+    parsed = [normalize(store, item, i, now=now, window_days=config.meta_click_window_days,
+                        issued=issued) for i, item in enumerate(items)]
+    mark_duplicates(store, parsed, now, before_id=row["id"])
+    return parsed, [f for event in parsed for f in event["findings"]]
+
+
+def _form(row: Row, mimetype: str) -> dict[str, str]:
+    """A form body's fields, parsed as the request's were (multipart included)."""
+    environ = EnvironBuilder(method="POST", data=row["body"].encode("utf-8"), headers={
+        "Content-Type": header(row["headers"], "Content-Type") or mimetype}).get_environ()
+    return Request(environ).form.to_dict()

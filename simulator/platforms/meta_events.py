@@ -164,14 +164,17 @@ def normalize(
     }
 
 
-def mark_duplicates(store: Store, events: list[dict[str, Any]], now: float) -> None:
-    """Add a finding to each event Meta would drop as a duplicate of an earlier one."""
+def mark_duplicates(
+    store: Store, events: list[dict[str, Any]], now: float, before_id: int = 2**63 - 1
+) -> None:
+    """Add a finding to each event Meta would drop as a duplicate of an earlier one (of an
+    entry before journal entry `before_id`)."""
     keyed = [e for e in events
              if isinstance(e["event_name"], str) and e["event_id"] is not None]
     if not keyed:
         return
     journaled = earlier_events(store, "meta", (e["event_id"] for e in keyed),
-                               now - DEDUP_WINDOW_S)
+                               now - DEDUP_WINDOW_S, before_id)
     seen: dict[tuple[str, str], str] = {}
     for event in keyed:
         name, event_id = event["event_name"], event["event_id"]

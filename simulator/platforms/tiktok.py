@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,7 +20,7 @@ from flask import Blueprint, Response, abort, request
 from simulator.config import SimConfig
 from simulator.platforms import attribution, intake, tiktok_parse
 from simulator.services import services
-from simulator.store import Store
+from simulator.store import Row, Store
 
 bp = Blueprint("tiktok", __name__, url_prefix="/tiktok")
 
@@ -63,12 +63,10 @@ def fault_body(rid: str, status: int, retry_after: float | None) -> dict[str, An
 
 @dataclass(frozen=True)
 class Outcome:
-    """What TikTok concludes about one request."""
+    """What TikTok answers about one request (its events are diagnosed later: `diagnoser`)."""
 
     code: int
     message: str
-    events: list[dict[str, Any]]
-    findings: list[dict[str, Any]]
 
     @property
     def accepted(self) -> bool:
@@ -100,31 +98,41 @@ def pixel_problem(body: dict[str, Any], shape: str, config: SimConfig) -> str | 
     return None
 
 
-def attribute(store: Store, config: SimConfig, event: dict[str, Any]) -> dict[str, Any]:
-    click = event["click_id"]
-    outcome = attribution.attribute(
-        store, "ttclid", click["value"] if click else None, event_ts=event["event_time"],
-        window_days=config.tiktok_click_window_days,
-    )
-    return {**event, "attribution": outcome}
-
-
-def receive(
-    store: Store, config: SimConfig, headers: Mapping[str, str], text: str, shape: str,
-    received_ts: float,
-) -> Outcome:
-    """Validate the whole request, normalise and attribute its events, decide the code."""
+def receive(headers: Mapping[str, str], text: str, shape: str, config: SimConfig) -> Outcome:
+    """Validate the whole request and decide the code, as TikTok answers at once."""
     body, problem = tiktok_parse.decode(text)
-    events = [attribute(store, config, e) for e in tiktok_parse.events(body, shape, received_ts)]
-    findings = tiktok_parse.request_findings(body, shape)
     if (token := token_problem(headers, config)) is not None:
-        return Outcome(*token, events, findings)
+        return Outcome(*token)
     problem = problem or tiktok_parse.check(body, shape)
     if problem is not None:
-        return Outcome(BAD_PARAMETER, problem.message, events, findings)
+        return Outcome(BAD_PARAMETER, problem.message)
     if (denied := pixel_problem(body, shape, config)) is not None:
-        return Outcome(NO_PERMISSION, denied, events, findings)
-    return Outcome(OK, "OK", events, findings)
+        return Outcome(NO_PERMISSION, denied)
+    return Outcome(OK, "OK")
+
+
+# Request shapes: Events 2.0, Events 1.0 track and batch.
+SHAPES = ("events2", "track", "batch")
+
+
+def diagnoser(shape: str) -> Callable[[Store, SimConfig, Row], tuple[list[Any], list[Any]]]:
+    """The analyser's recipe for one request shape: the journal entry's events, attributed with
+    one query per request, and its request-level findings."""
+
+    def diagnose(store: Store, config: SimConfig, row: Row) -> tuple[list[Any], list[Any]]:
+        body, _ = tiktok_parse.decode(row["body"])
+        events = tiktok_parse.events(body, shape, row["ts"])
+        issued = attribution.issued_clicks(
+            store, "ttclid", (e["click_id"]["value"] for e in events if e["click_id"]))
+        for event in events:
+            click = event["click_id"]
+            event["attribution"] = attribution.attribute(
+                store, "ttclid", click["value"] if click else None,
+                event_ts=event["event_time"], window_days=config.tiktok_click_window_days,
+                issued=issued)
+        return events, tiktok_parse.request_findings(body, shape)
+
+    return diagnose
 
 
 def handle(version: str, api: str, shape: str) -> Response:
@@ -137,11 +145,9 @@ def handle(version: str, api: str, shape: str) -> Response:
     faulted = intake.play_fault(svc, captured, partial(fault_body, rid))
     if faulted is not None:
         return faulted
-    outcome = receive(svc.store, svc.config, captured.headers, captured.body, shape,
-                      now.timestamp())
+    outcome = receive(captured.headers, captured.body, shape, svc.config)
     return intake.respond(svc, captured, 200, answer(outcome.code, outcome.message, rid),
-                          events=outcome.events, findings=outcome.findings,
-                          accepted=outcome.accepted)
+                          accepted=outcome.accepted, recipe=f"tiktok:{shape}")
 
 
 @bp.post("/open_api/<version>/event/track/", strict_slashes=False)
