@@ -12,11 +12,15 @@ from conformance.cli import main
 from conformance.profile import PLATFORMS, load_profile
 
 
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`init` writes into the working directory; tests run in their own empty one."""
+    monkeypatch.chdir(tmp_path)
+
+
 def invoke(*args: str, cwd: Path) -> Result:
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=cwd):
-        result = runner.invoke(main, list(args), input="")
-        result.files = {p.name: p.read_text(encoding="utf-8") for p in Path().iterdir()}
+    result = CliRunner().invoke(main, list(args), input="")
+    result.files = {p.name: p.read_text(encoding="utf-8") for p in cwd.iterdir()}
     return result
 
 
@@ -51,16 +55,16 @@ def test_init_takes_the_postback_url_and_the_output_path(tmp_path: Path) -> None
 
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        Path("receiver.yaml").write_text("mine\n", encoding="utf-8")
-        refused = runner.invoke(main, ["init"])
-        assert refused.exit_code == 2
-        assert refused.stderr == ("postback-sim: error: receiver.yaml already exists "
-                                  "(--force overwrites it)\n")
-        assert Path("receiver.yaml").read_text(encoding="utf-8") == "mine\n"
-        forced = runner.invoke(main, ["init", "--force"])
-        assert forced.exit_code == 0, forced.output
-        assert Path("receiver.yaml").read_text(encoding="utf-8").startswith("# postback-sim")
+    target = tmp_path / "receiver.yaml"
+    target.write_text("mine\n", encoding="utf-8")
+    refused = runner.invoke(main, ["init"])
+    assert refused.exit_code == 2
+    assert refused.stderr == ("postback-sim: error: receiver.yaml already exists "
+                              "(--force overwrites it)\n")
+    assert target.read_text(encoding="utf-8") == "mine\n"
+    forced = runner.invoke(main, ["init", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert target.read_text(encoding="utf-8").startswith("# postback-sim")
 
 
 def test_init_rejects_a_postback_url_the_profile_would_reject(tmp_path: Path) -> None:
