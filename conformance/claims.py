@@ -165,16 +165,26 @@ def claim_exclusive(capture: Capture, entries: Iterable[Row], others: Iterable[C
                 capture.take(entry, event)
 
 
-def unclaimed_findings(parts: list[tuple[Row, Row | None]],
-                       captures: Iterable[Capture]) -> list[Finding]:
-    """One RUN-001 finding per request (or event of a batch) no judged scenario accounts for."""
-    captures = list(captures)
+def unclaimed_findings(parts: list[tuple[Row, Row | None]], captures: Iterable[Capture],
+                       replaced: Iterable[Capture] = ()) -> list[Finding]:
+    """One RUN-001 finding per request (or event of a batch) no judged scenario accounts for.
+
+    `replaced` are concurrent runs that were rerun alone: their identifiers still explain a
+    request, which came too late for the run that was judged.
+    """
+    captures, replaced = list(captures), list(replaced)
     findings = []
     for entry, event in parts:
         late = [c.scenario.id for c in captures if c.claims(entry, event)]
-        why = (f"it carries the identifiers of {', '.join(late)} but arrived after that "
-               "scenario was judged" if late else
-               "it carries no identifier of any scenario and arrived while none was running")
+        stale = [c.scenario.id for c in replaced if c.claims(entry, event)]
+        if late:
+            why = (f"it carries the identifiers of {', '.join(late)} but arrived after that "
+                   "scenario was judged")
+        elif stale:
+            why = (f"it carries the identifiers of the concurrent run of {', '.join(stale)}, "
+                   "which was replaced by a run alone, and arrived too late to be judged there")
+        else:
+            why = "it carries no identifier of any scenario and arrived outside their windows"
         what = f" event {event.get('field_prefix') or event.get('index')}" if event else ""
         findings.append(Finding(
             rule=UNCLAIMED_RULE, severity="must", platform=str(entry.get("platform") or "any"),

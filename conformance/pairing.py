@@ -53,6 +53,7 @@ class Pairing:
         by_internal = {c.get("id"): c for c in ctx.conversions}
         self.delivered = [by_internal[d.get("conversion_id")] for d in ctx.deliveries
                           if d.get("conversion_id") in by_internal]
+        self.load: dict[int, int] = defaultdict(int)  # requests matched to each attempt
         counts: dict[Any, int] = defaultdict(int)
         for entry, event in ctx.events():
             key = (entry.get("id"), event.get("index"))
@@ -63,6 +64,11 @@ class Pairing:
             if found is not None:
                 self.reasons[key] = reason
                 counts[found.get("id")] += 1
+        self.unparsed: dict[Any, Row | None] = {}
+        for entry in sorted(ctx.journal, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0)):
+            if not entry.get("events"):
+                candidates = self._candidates(str(entry.get("platform")))
+                self.unparsed[entry.get("id")] = self._owner_of_unparsed(entry, candidates)
 
     def describe(self) -> list[dict[str, Any]]:
         """Each event's conversion and why it was paired so (for the report's evidence)."""
@@ -101,8 +107,9 @@ class Pairing:
         if len(candidates) == 1:
             return candidates[0], "value"
         timed = self._nearest_in_time(candidates, event)
-        if timed is not None:
-            return timed, "event time"
+        if len(timed) == 1:
+            return timed[0], "event time"
+        candidates = timed or candidates
         caused = self.cause_of(entry, candidates)
         if caused is not None:
             return caused, "postback being handled when the request arrived"
@@ -126,32 +133,36 @@ class Pairing:
         payout = float(conversion.get("payout") or 0.0)
         return abs(value - payout) <= float(self.ctx.setting("value_tolerance"))
 
-    def _nearest_in_time(self, candidates: list[Row], event: Row) -> Row | None:
+    def _nearest_in_time(self, candidates: list[Row], event: Row) -> list[Row]:
+        """The candidates nearest the event's time (ties within a second), if any is close."""
         from conformance.context import event_seconds
 
         when = event_seconds(event)
         if when is None:
-            return None
+            return []
         tolerance = float(self.ctx.setting("event_time_tolerance_s"))
-        close = [c for c in candidates if abs(float(c.get("ts") or 0.0) - when) <= tolerance]
+        gaps = {id(c): abs(float(c.get("ts") or 0.0) - when) for c in candidates}
+        close = [c for c in candidates if gaps[id(c)] <= tolerance]
         if not close:
-            return None
-        return min(close, key=lambda c: abs(float(c.get("ts") or 0.0) - when))
+            return []
+        best = min(gaps[id(c)] for c in close)
+        return [c for c in close if gaps[id(c)] - best <= 1.0]
 
     def cause_of(self, entry: Row, candidates: list[Row]) -> Row | None:
-        """The candidate whose postback attempt was in flight when the request arrived, else the
-        one whose attempt started last before it (a receiver forwarding asynchronously)."""
+        """The candidate whose postback attempt was in flight when the request arrived (of
+        several in flight, the one that has caused fewest requests so far: requests are matched
+        to attempts in arrival order), else likewise among the attempts started before it (a
+        receiver forwarding from a queue). Call once per request, oldest first."""
         ts = float(entry.get("ts") or 0.0)
         ids = {c.get("id"): c for c in candidates}
-        started_before = [(start, end, d) for start, end, _, d in self.spans
-                          if start <= ts and d.get("conversion_id") in ids]
-        if not started_before:
+        started = [i for i, (start, _, _, d) in enumerate(self.spans)
+                   if start <= ts and d.get("conversion_id") in ids]
+        if not started:
             return None
-        in_flight = [d for start, end, d in started_before if ts <= end + ATTEMPT_SLACK_S]
-        owners = {d.get("conversion_id") for d in in_flight}
-        if len(owners) == 1:
-            return ids[owners.pop()]
-        return ids[started_before[-1][2].get("conversion_id")]
+        in_flight = [i for i in started if ts <= self.spans[i][1] + ATTEMPT_SLACK_S]
+        chosen = min(in_flight or started, key=lambda i: (self.load[i], self.spans[i][0]))
+        self.load[chosen] += 1
+        return ids[self.spans[chosen][3].get("conversion_id")]
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -159,7 +170,6 @@ class Pairing:
         """Every request to `platform` that stands for this conversion: its paired events, else
         (a body the platform could not parse) its IDs in the body, else its postback's cause."""
         wanted = conversion.get("id")
-        candidates = self._candidates(platform)
         out = []
         for entry in self.ctx.journal:
             if entry.get("platform") != platform:
@@ -171,7 +181,7 @@ class Pairing:
                 if wanted in owners:
                     out.append(entry)
             else:
-                owner = self._owner_of_unparsed(entry, candidates)
+                owner = self.unparsed.get(entry.get("id"))
                 if owner is not None and owner.get("id") == wanted:
                     out.append(entry)
         return out

@@ -15,7 +15,11 @@ __all__ = ["FIXTURES", "PROFILES", "RECEIVERS", "SCENARIOS", "SCHEMAS", "receive
 
 def receiver_path(name: str = "reference") -> Path:
     """A bundled receiver program: `reference` or a faulty one such as `faulty/no_retry`
-    (`<name>.py`, or `<name>.js` when only that exists)."""
+    (`<name>.py`, or `<name>.js` when only that exists); a path to an existing program file
+    (`/tmp/my_receiver.py`) is taken as it is."""
+    given = Path(name)
+    if given.suffix in (".py", ".js") and given.is_file():
+        return given
     python = RECEIVERS / f"{name}.py"
     node = RECEIVERS / f"{name}.js"
     return node if node.exists() and not python.exists() else python

@@ -46,6 +46,7 @@ DEFAULT_PORT = 8000
 DEFAULT_WORKERS = 8
 CONNECT_TIMEOUT_S = 3.0
 ASYNC_GRACE_S = 3.0
+MIN_QUIET_S = 0.3  # the shortest quiet spell that counts as "the receiver has stopped sending"
 UNCLAIMED_ID = "unclaimed-requests"  # the run-level result for requests no scenario accounts for
 
 
@@ -174,6 +175,8 @@ def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], worke
             captures[event.scenario.id] = event
         else:
             yield event
+    # A receiver that forwards after answering may still be sending: let it go quiet first.
+    scenario_runner.drain()
     plan = claims.reconcile(captures.values(), scenario_runner.client.journal_since(run_since))
     for scenario in scenarios:
         if scenario.id in captures and scenario.id not in plan.rerun:
@@ -188,14 +191,16 @@ def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], worke
     for scenario in reruns:
         first = captures[scenario.id]
         superseded |= {e["id"] for e in (*first.journal, *first.browser_events)}
-        outcome = scenario_runner.capture_one(scenario, lambda _event: None,
-                                              others=list(captures.values()))
+        scenario_runner.drain()  # stragglers of the previous run land before this window opens
+        known = [*captures.values(), *(c for c in final.values() if c.exclusive)]
+        outcome = scenario_runner.capture_one(scenario, lambda _event: None, others=known)
         if isinstance(outcome, ScenarioResult):
             yield ScenarioFinished(outcome)
             continue
         outcome.superseded = sorted({*plan.rerun[scenario.id], *(e["id"] for e in first.journal)})
         final[scenario.id] = outcome
         yield ScenarioFinished(scenario_runner.judge(outcome))
+    scenario_runner.drain()  # late requests are reported below, not lost after the run
     taken = {part for c in final.values() for part in c.parts()}
     left_entries, left = [], []
     for entry in scenario_runner.client.journal_since(run_since):
@@ -205,7 +210,8 @@ def _judge_all(scenario_runner: ScenarioRunner, scenarios: list[Scenario], worke
             left_entries.append(entry)
             left += missing
     if left:
-        findings = claims.unclaimed_findings(left, final.values())
+        replaced = [captures[s.id] for s in reruns]
+        findings = claims.unclaimed_findings(left, final.values(), replaced)
         yield ScenarioFinished(ScenarioResult(
             UNCLAIMED_ID, "Every platform request belongs to a scenario", "failed",
             findings=[f.to_dict() for f in findings], tags=["run"],
@@ -330,6 +336,18 @@ class ScenarioRunner:
         """The scenario's platforms the profile lists (the ones tested)."""
         return {p for p in scenario.platforms if self.profile.tests(p)}
 
+    def drain(self) -> None:
+        """Wait (bounded) until the mocks have received nothing new for `settle` seconds."""
+        quiet = max(self.settle, MIN_QUIET_S)
+        give_up = time.monotonic() + max(ASYNC_GRACE_S, 3 * quiet)
+        since, after = time.time(), None
+        while (remaining := give_up - time.monotonic()) > 0:
+            new = self.client.wait_journal(after_id=after, since=since, count=1,
+                                           timeout=min(quiet, remaining))
+            if not new:
+                return
+            after = new[-1]["id"]
+
     def skip_reason(self, scenario: Scenario) -> str | None:
         """Why the profile cannot run this scenario, or None."""
         if not self.platforms_of(scenario):
@@ -441,11 +459,29 @@ class ScenarioRunner:
             if remaining <= 0:
                 break
             read(min(remaining, 2.0))
-        settle_until = time.monotonic() + self.settle
-        while (remaining := settle_until - time.monotonic()) > 0:
+        # Settle until nothing this scenario could own has arrived for `settle` seconds (its
+        # own identifiers; running alone or holding a faulted platform, anything on its
+        # platforms), so a receiver still forwarding is heard before faults are cleared.
+        hard_stop = max(deadline, time.monotonic() + self.settle)
+        quiet_until = time.monotonic() + self.settle
+        while (remaining := min(quiet_until, hard_stop) - time.monotonic()) > 0:
+            before = len(seen)
             read(remaining)
+            if any(self._could_own(capture, e, others) for e in seen[before:]):
+                quiet_until = time.monotonic() + self.settle
         read(None)
         return seen
+
+    @staticmethod
+    def _could_own(capture: Capture, entry: dict[str, Any], others: list[Capture] | None
+                   ) -> bool:
+        if capture.claims(entry):
+            return True
+        on_its_platforms = claims.family_of(entry) in capture.families
+        if others is not None:
+            return on_its_platforms and not any(o.claims(entry) for o in others
+                                                if o is not capture)
+        return on_its_platforms and bool(capture.scenario.fault_platforms)
 
     # -- judging ------------------------------------------------------------------------------
 

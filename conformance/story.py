@@ -15,6 +15,7 @@ from typing import Any
 from conformance.pairing import ATTEMPT_SLACK_S, attempt_spans
 
 Row = dict[str, Any]
+REASON_CHARS = 60
 NAMES = {"meta": "Meta", "tiktok": "TikTok", "google_ads": "Google Ads",
          "datamanager": "Data Manager"}
 
@@ -32,12 +33,24 @@ def _attempt_of(ts: float, spans: list[tuple[float, float, Row, Row]]) -> int | 
 
 
 def status_of(entry: Row) -> str:
-    """The HTTP status, with the platform's own code when it refused in an HTTP 200 (TikTok)."""
+    """The HTTP status, with the platform's own code and reason when it refused the request
+    (TikTok refuses in an HTTP 200), or what happened when no answer went out."""
     response = entry.get("response") or {}
-    code = response.get("code") if isinstance(response, dict) else None
-    if entry.get("platform") == "tiktok" and isinstance(code, int) and code != 0:
-        return f"{entry.get('status')} (code {code})"
-    return str(entry.get("status"))
+    if not isinstance(response, dict):
+        response = {}
+    status = entry.get("status")
+    if not status:
+        return str(response.get("text") or entry.get("fault") or "no answer")
+    error = response.get("error") if isinstance(response.get("error"), dict) else {}
+    code = response.get("code") if entry.get("platform") == "tiktok" else error.get("code")
+    refused = (status >= 400) if entry.get("platform") != "tiktok" else code not in (0, None)
+    if not refused:
+        return str(status)
+    reason = str(error.get("message") or response.get("message") or "")
+    reason = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS - 3] + "..."
+    label = f"code {code}" if code is not None and code != status else ""
+    detail = ": ".join(part for part in (label, reason) if part)
+    return f"{status} ({detail})" if detail else str(status)
 
 
 def _answer(attempt: Row) -> str:

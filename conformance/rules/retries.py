@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 
 from conformance.context import ScenarioContext
 from conformance.findings import Violation
@@ -18,22 +19,27 @@ RETRY_AFTER_FAULT = re.compile(r"Retry-After (?P<seconds>\d+(?:\.\d+)?)")
 EARLY_TOLERANCE_S = 0.05  # clock granularity between the mock's two journal timestamps
 
 
+def _requests_by_conversion(ctx: ScenarioContext) -> list[list[dict]]:
+    """Each conversion's requests per platform, oldest first (a retry repeats one conversion)."""
+    platforms = sorted({str(e.get("platform")) for e in ctx.journal})
+    groups = [ctx.pairing.requests_for(c, platform) for c in ctx.conversions
+              for platform in platforms]
+    return [sorted(g, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0)) for g in groups if g]
+
+
 @rule(id="RETRY-001", platform="any", severity="must", doc_url=RETRY_AFTER)
 def honours_retry_after(ctx: ScenarioContext) -> Iterator[Violation]:
     """A request answered with Retry-After is not sent again before that many seconds."""
-    entries = sorted(ctx.journal, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0))
-    for index, entry in enumerate(entries):
-        match = RETRY_AFTER_FAULT.search(str(entry.get("fault") or ""))
-        if not match:
-            continue
-        wait = float(match["seconds"])
-        later = [e for e in entries[index + 1:] if e.get("platform") == entry.get("platform")]
-        if not later:
-            continue
-        gap = float(later[0].get("ts") or 0.0) - float(entry.get("ts") or 0.0)
-        if gap < wait - EARLY_TOLERANCE_S:
-            yield Violation(
-                "retry", f"a retry at least {wait:g} s after the {entry.get('status')} "
-                f"(Retry-After: {wait:g})", f"{gap:.2f} s later",
-                f"request #{later[0].get('id')} came too soon after #{entry.get('id')}",
-                journal_id=later[0].get("id"))
+    for requests in _requests_by_conversion(ctx):
+        for earlier, later in pairwise(requests):
+            match = RETRY_AFTER_FAULT.search(str(earlier.get("fault") or ""))
+            if not match:
+                continue
+            wait = float(match["seconds"])
+            gap = float(later.get("ts") or 0.0) - float(earlier.get("ts") or 0.0)
+            if gap < wait - EARLY_TOLERANCE_S:
+                yield Violation(
+                    "retry", f"a retry at least {wait:g} s after the {earlier.get('status')} "
+                    f"(Retry-After: {wait:g})", f"{gap:.2f} s later",
+                    f"request #{later.get('id')} repeated #{earlier.get('id')} too soon",
+                    journal_id=later.get("id"))

@@ -26,6 +26,9 @@ class FakeRunner:
         self.client = self
         self.alone: list[str] = []
 
+    def drain(self) -> None:
+        """The journal is given whole: nothing more arrives."""
+
     def platforms_of(self, s: Scenario) -> set[str]:
         return {"meta"}
 
