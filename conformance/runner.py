@@ -48,6 +48,7 @@ CONNECT_TIMEOUT_S = 3.0
 ASYNC_GRACE_S = 3.0
 MIN_QUIET_S = 0.3  # the shortest quiet spell that counts as "the receiver has stopped sending"
 UNCLAIMED_ID = "unclaimed-requests"  # the run-level result for requests no scenario accounts for
+EVIDENCE_IDS = 50  # journal ids listed in a rerun's evidence; the count says how many in all
 
 
 class HarnessError(ConformanceError, RuntimeError):
@@ -419,7 +420,8 @@ class ScenarioRunner:
         if capture.exclusive:
             evidence["ran_alone"] = {
                 "reason": "requests in its concurrent run could not be tied to one scenario",
-                "superseded_journal_ids": capture.superseded}
+                "superseded_count": len(capture.superseded),
+                "superseded_journal_ids": capture.superseded[:EVIDENCE_IDS]}
         return ScenarioResult(
             scenario.id, scenario.title, "failed" if failing else "passed",
             duration_s=getattr(capture, "duration_s", 0.0),
