@@ -76,10 +76,16 @@ class ScenarioContext:
         return value or "sub1"
 
     def events(self, platform: str | None = None) -> Iterator[tuple[Row, Row]]:
-        """Every (journal entry, NormalizedEvent) pair, oldest request first."""
+        """Every (journal entry, NormalizedEvent) pair, oldest request first.
+
+        Google Ads conversion adjustments (api `adjust`) name a conversion sent before, they
+        are none of their own: only their rules (GADS-011, GADS-012) read them, from `journal`.
+        """
         entries = sorted(self.journal, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0))
         for entry in entries:
             if platform is not None and entry.get("platform") != platform:
+                continue
+            if entry.get("api") == "adjust":
                 continue
             for event in entry.get("events") or []:
                 yield entry, event

@@ -22,6 +22,8 @@ TIKTOK_OVERVIEW = "https://business-api.tiktok.com/portal/docs?id=17711008658186
 GADS_CONVERSION = f"{_GADS}/reference/rpc/v23/ClickConversion"
 GADS_REQUEST = f"{_GADS}/reference/rpc/v23/UploadClickConversionsRequest"
 GADS_UPLOAD = f"{_GADS}/docs/conversions/upload-clicks"
+GADS_ADJUSTMENTS = f"{_GADS}/docs/conversions/upload-adjustments"
+GADS_RESTATEMENT = f"{_GADS}/reference/rpc/v23/RestatementValue"
 DM_EVENT = f"{_DM}/Event"
 DM_INGEST = f"{_DM}/events/ingest"
 

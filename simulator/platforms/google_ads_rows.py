@@ -69,10 +69,12 @@ MESSAGES = {
 }
 
 # Durable memory of accepted rows is the journal itself: an accepted google_ads entry whose
-# `results[i]` is non-empty accepted event i (failed rows get `{}`; validateOnly gets none).
-_ACCEPTED_ROWS = """
-SELECT j.id FROM journal AS j, json_each(j.events) AS e
-WHERE j.platform = 'google_ads' AND j.accepted = 1
+# `results[i]` is non-empty accepted event i (failed rows get `{}`; validateOnly gets none);
+# adjustments (api `adjust`) are no conversions of their own.
+ACCEPTED_ROWS = """
+SELECT j.id, json_extract(e.value, '$.event_time') AS event_time
+FROM journal AS j, json_each(j.events) AS e
+WHERE j.platform = 'google_ads' AND j.accepted = 1 AND j.api <> 'adjust'
   AND json_extract(j.response, '$.results[' || e.key || '].conversionAction') IS NOT NULL
   AND json_extract(e.value, '$.event_name') = ?
 """
@@ -217,12 +219,12 @@ def check_earlier_uploads(row: Row, store: Store) -> None:
     if row.error or not row.action:
         return
     if row.order_id and store.query_one(
-        _ACCEPTED_ROWS + " AND json_extract(e.value, '$.event_id') = ? LIMIT 1",
+        ACCEPTED_ROWS + " AND json_extract(e.value, '$.event_id') = ? LIMIT 1",
         (row.action, row.order_id),
     ):
         row.fail_upload("ORDER_ID_ALREADY_IN_USE", "order_id")
     elif row.click_value and row.event_time is not None and store.query_one(
-        _ACCEPTED_ROWS + " AND json_extract(e.value, '$.click_id.value') = ?"
+        ACCEPTED_ROWS + " AND json_extract(e.value, '$.click_id.value') = ?"
         " AND json_extract(e.value, '$.event_time') = ? LIMIT 1",
         (row.action, row.click_value, row.event_time),
     ):
@@ -271,27 +273,33 @@ def number(value: Any) -> float | None:
         return None
 
 
-def normalized(row: Row) -> dict[str, Any]:
-    """The row as a journal NormalizedEvent (ARCHITECTURE.md "Mock platforms")."""
-    prefix = f"conversions[{row.index}]"
+def event(
+    index: int, prefix: str, error: dict[str, Any] | None, raw: Any,
+    attribution: dict[str, Any], **fields: Any,
+) -> dict[str, Any]:
+    """A journal NormalizedEvent (ARCHITECTURE.md "Mock platforms") of one Google Ads row:
+    `fields` from event_name to user, the row's error as its finding."""
     findings = []
-    if row.error:
-        code = next(iter(row.error["errorCode"].values()))
-        path = row.error.get("location", {}).get("fieldPathElements", [])
+    if error:
+        code = next(iter(error["errorCode"].values()))
+        path = error.get("location", {}).get("fieldPathElements", [])
         where = ".".join([prefix, *(e["fieldName"] for e in path[1:])])
-        findings.append({"code": code, "field": where, "message": row.error["message"]})
-    return {
-        "index": row.index,
-        "event_name": row.action,
-        "event_time": row.event_time,
-        "event_id": row.order_id,
-        "value": number(row.conv.get("conversionValue")),
-        "currency": row.conv.get("currencyCode"),
-        "click_id": {"kind": row.click_kind, "value": row.click_value,
-                     "field": f"{prefix}.{row.click_kind}"} if row.click_kind else None,
-        "user": {"ip": row.conv.get("userIpAddress"), "user_agent": None},
-        "raw": row.raw,
-        "field_prefix": prefix,
-        "attribution": row.attribution,
-        "findings": findings,
-    }
+        findings.append({"code": code, "field": where, "message": error["message"]})
+    return {"index": index, **fields, "raw": raw, "field_prefix": prefix,
+            "attribution": attribution, "findings": findings}
+
+
+def normalized(row: Row) -> dict[str, Any]:
+    """The row as a journal NormalizedEvent."""
+    prefix = f"conversions[{row.index}]"
+    return event(
+        row.index, prefix, row.error, row.raw, row.attribution,
+        event_name=row.action,
+        event_time=row.event_time,
+        event_id=row.order_id,
+        value=number(row.conv.get("conversionValue")),
+        currency=row.conv.get("currencyCode"),
+        click_id={"kind": row.click_kind, "value": row.click_value,
+                  "field": f"{prefix}.{row.click_kind}"} if row.click_kind else None,
+        user={"ip": row.conv.get("userIpAddress"), "user_agent": None},
+    )

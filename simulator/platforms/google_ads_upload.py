@@ -55,12 +55,28 @@ def _request_failure(
     return Outcome(status, body, findings=[{"code": name, "field": where, "message": message}])
 
 
-def check_request(body: dict[str, Any], version: str, req_id: str) -> Outcome | None:
-    """Whole-request rules, after the body parsed."""
-    conversions = body.get("conversions") or []
-    if not conversions:
+def open_request(
+    headers: Mapping[str, str], version: str, customer_id: str, body_text: str, req_id: str
+) -> Outcome | tuple[dict[str, Any], dict[str, Any]]:
+    """Credentials, the customer ID and the JSON body every Google Ads upload checks first:
+    the refusal, or the body as sent and in camelCase."""
+    denied = check_auth(headers, version, req_id)
+    if denied:
+        return denied
+    if customer_id.isdigit() and not google_protojson.fits_int64(customer_id):
+        # Customer IDs are int64s: a larger one names no account [official: RequestErrorEnum].
+        return _request_failure(400, version, req_id, "requestError", "INVALID_CUSTOMER_ID",
+                                "Customer ID is invalid.", [("customer_id", None)])
+    return read_object(body_text)
+
+
+def required_rows(
+    body: dict[str, Any], container: str, field_name: str, version: str, req_id: str
+) -> Outcome | None:
+    """The rows' list is present and non-empty, and partialFailure is true."""
+    if not body.get(container):
         return _request_failure(400, version, req_id, "fieldError", "REQUIRED",
-                                "The required field was not present.", [("conversions", None)])
+                                "The required field was not present.", [(field_name, None)])
     if body.get("partialFailure") is not True:
         # "partial_failure: Required ... This should always be set to true" [official:
         # UploadClickConversionsRequest]; PartialFailureErrorEnum.PARTIAL_FAILURE_MODE_REQUIRED.
@@ -69,6 +85,30 @@ def check_request(body: dict[str, Any], version: str, req_id: str) -> Outcome | 
                                 "The partial failure field was false in the request. This "
                                 "method requires this field be set to true.",
                                 [("partial_failure", None)])
+    return None
+
+
+def answer(
+    version: str, req_id: str, errors: list[dict[str, Any]], results: list[dict[str, Any]],
+    *, validate_only: bool,
+) -> dict[str, Any]:
+    """A partial-failure answer: the row errors, and the results unless validateOnly."""
+    out: dict[str, Any] = {}
+    if errors:
+        out["partialFailureError"] = google_errors.ads_partial_failure(version, errors, req_id)
+    if not validate_only:
+        # "Results are not returned when validate_only is true" [official].
+        out["results"] = results
+        out["jobId"] = str(random.SystemRandom().randrange(1, 2**31))
+    return out
+
+
+def check_request(body: dict[str, Any], version: str, req_id: str) -> Outcome | None:
+    """Whole-request rules, after the body parsed."""
+    conversions = body.get("conversions") or []
+    refused = required_rows(body, "conversions", "conversions", version, req_id)
+    if refused:
+        return refused
     if len(conversions) > MAX_CONVERSIONS:
         return _request_failure(400, version, req_id, "conversionUploadError",
                                 "TOO_MANY_CONVERSIONS_IN_REQUEST",
@@ -89,14 +129,7 @@ def handle(
 ) -> Outcome:
     """Authenticate, parse, validate and answer one upload; nothing here touches Flask."""
     req_id = google_errors.request_id()
-    denied = check_auth(headers, version, req_id)
-    if denied:
-        return denied
-    if customer_id.isdigit() and not google_protojson.fits_int64(customer_id):
-        # Customer IDs are int64s: a larger one names no account [official: RequestErrorEnum].
-        return _request_failure(400, version, req_id, "requestError", "INVALID_CUSTOMER_ID",
-                                "Customer ID is invalid.", [("customer_id", None)])
-    read = read_object(body_text)
+    read = open_request(headers, version, customer_id, body_text, req_id)
     if isinstance(read, Outcome):
         return read
     parsed, body = read
@@ -119,12 +152,6 @@ def handle(
         refused.events = events
         return refused
     validate_only = body.get("validateOnly") is True
-    errors = [r.error for r in rows if r.error]
-    answer: dict[str, Any] = {}
-    if errors:
-        answer["partialFailureError"] = google_errors.ads_partial_failure(version, errors, req_id)
-    if not validate_only:
-        # "Results are not returned when validate_only is true" [official].
-        answer["results"] = [google_ads_rows.result(r) for r in rows]
-        answer["jobId"] = str(random.SystemRandom().randrange(1, 2**31))
-    return Outcome(200, answer, events=events, accepted=not validate_only)
+    body_out = answer(version, req_id, [r.error for r in rows if r.error],
+                      [google_ads_rows.result(r) for r in rows], validate_only=validate_only)
+    return Outcome(200, body_out, events=events, accepted=not validate_only)

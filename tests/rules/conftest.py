@@ -277,6 +277,43 @@ class Scenario:
         """One conversion on an ad click and one request whose event has these overrides."""
         return self.send(platform, self.converted(platform), api, **overrides)
 
+    def adjust(self, conversion, kind: str = "RETRACTION", ts: float = NOW + 60,
+               **overrides: Any) -> dict:
+        """Journal one uploadConversionAdjustments request (api `adjust`) for this conversion,
+        naming it by orderId, as the mock normalises it."""
+        raw = apply({
+            "conversionAction": "customers/1234567890/conversionActions/987654321",
+            "adjustmentType": kind,
+            "adjustmentDateTime": google_time(ts),
+            "orderId": conversion["conversion_id"],
+        }, overrides)
+        restated = raw.get("restatementValue") or {}
+        event = {
+            "index": 0,
+            "event_name": raw.get("conversionAction"),
+            "event_time": epoch_from_iso(raw.get("adjustmentDateTime")),
+            "event_id": raw.get("orderId"),
+            "value": restated.get("adjustedValue"),
+            "currency": restated.get("currencyCode"),
+            "click_id": None,
+            "raw": raw,
+            "field_prefix": "conversionAdjustments[0]",
+        }
+        entry = {
+            "id": len(self.ctx.journal) + 1,
+            "platform": "google_ads",
+            "api": "adjust",
+            "method": "POST",
+            "path": "/",
+            "body": json.dumps({"conversionAdjustments": [raw], "partialFailure": True}),
+            "status": 200,
+            "accepted": True,
+            "events": [event],
+            "ts": ts,
+        }
+        self.ctx.journal.append(entry)
+        return entry
+
     def findings(self, rule_id: str | None = None) -> list[Finding]:
         found = run_rules(self.ctx)
         return [f for f in found if rule_id is None or f.rule == rule_id]

@@ -36,6 +36,21 @@ def conforming_base64_user_data(s) -> None:
     s.request("datamanager", [event], encoding="BASE64")
 
 
+def conforming_retraction_and_restatement(s) -> None:
+    conversion = s.converted("google_ads")
+    s.send("google_ads", conversion)
+    s.adjust(conversion, "RESTATEMENT", ts=s.NOW + 30,
+             restatementValue={"adjustedValue": 7.5, "currencyCode": "USD"})
+    s.adjust(conversion)
+
+
+def conforming_retraction_by_gclid_date_time_pair(s) -> None:
+    conversion = s.converted("google_ads")
+    original = s.send("google_ads", conversion)["events"][0]["raw"]
+    pair = {"gclid": original["gclid"], "conversionDateTime": original["conversionDateTime"]}
+    s.adjust(conversion, orderId=s.DELETE, gclidDateTimePair=pair)
+
+
 CONFORMING = {
     "meta": lambda s: s.send_converted("meta"),
     "meta-redelivery": conforming_redelivery,
@@ -49,6 +64,8 @@ CONFORMING = {
     "google-ads-snake-case-and-offset": lambda s: s.send_converted(
         "google_ads", conversionDateTime=s.DELETE, conversion_date_time="2026-11-01 06:50:00-05:00"
     ),
+    "google-ads-retraction-and-restatement": conforming_retraction_and_restatement,
+    "google-ads-retraction-by-gclid-date-time-pair": conforming_retraction_by_gclid_date_time_pair,
     "datamanager": lambda s: s.send_converted("datamanager"),
     "datamanager-base64": conforming_base64_user_data,
 }

@@ -14,7 +14,7 @@ from conformance.rules.registry import Registry, Rule, RuleDefinitionError, rule
 STABLE_IDS = (
     [f"META-{n:03d}" for n in range(1, 23)]
     + [f"TIKTOK-{n:03d}" for n in range(1, 17)]
-    + [f"GADS-{n:03d}" for n in range(1, 11)]
+    + [f"GADS-{n:03d}" for n in range(1, 13)]
     + [f"DM-{n:03d}" for n in range(1, 12)]
     + ["PB-001", "PB-002", "RETRY-001"]
 )

@@ -73,6 +73,25 @@ def plant_partial_failure_false(s) -> None:
     s.request("google_ads", [s.event("google_ads", conversion)], partialFailure=False)
 
 
+def plant_retraction_of_new_order_id(s) -> None:
+    conversion = s.converted("google_ads")
+    s.send("google_ads", conversion)
+    s.adjust(conversion, orderId=conversion["conversion_id"] + "-reversal")
+
+
+def plant_retraction_of_unsent_conversion(s) -> None:
+    s.adjust(s.converted("google_ads"))
+
+
+def plant_restatement(restated: dict) -> Plant:
+    def plant(s) -> None:
+        conversion = s.converted("google_ads")
+        s.send("google_ads", conversion)
+        s.adjust(conversion, "RESTATEMENT", restatementValue=restated)
+
+    return plant
+
+
 def plant_missing_encoding(s) -> None:
     conversion = s.converted("datamanager")
     s.request("datamanager", [s.event("datamanager", conversion)], encoding=None)
@@ -391,6 +410,30 @@ CASES = [
         "got nothing",
     ),
     ("GADS-009", one("google_ads", currencyCode="GBP"), "conversions[0].currencyCode", "'USD'"),
+    (
+        "GADS-011",
+        plant_retraction_of_new_order_id,
+        "conversionAdjustments[0].orderId",
+        "-reversal'",
+    ),
+    (
+        "GADS-011",
+        plant_retraction_of_unsent_conversion,
+        "conversionAdjustments[0].orderId",
+        "CONVERSION_NOT_FOUND",
+    ),
+    (
+        "GADS-012",
+        plant_restatement({"currencyCode": "USD"}),
+        "conversionAdjustments[0].restatementValue.adjustedValue",
+        "got nothing",
+    ),
+    (
+        "GADS-012",
+        plant_restatement({"adjustedValue": 7.5}),
+        "conversionAdjustments[0].restatementValue.currencyCode",
+        "got nothing",
+    ),
     (
         "DM-001",
         one("datamanager", eventTimestamp=lambda _: 1_793_533_800),
