@@ -15,13 +15,13 @@ from conformance.profile import load_profile
 from conformance.results import RunEvent, ScenarioFinished, ScenarioResult
 from conformance.runner import (
     RunOptions,
-    ScenarioRunner,
     _run_scheduled,
     by_priority,
     claims_of,
     conflict,
 )
 from conformance.scenario import Scenario, scenario_from_mapping
+from conformance.scenario_runner import ScenarioRunner
 from conformance.simclient import SimClient
 
 WAIT_S = 5.0  # upper bound for anything a test waits on; never reached when things work
