@@ -67,13 +67,14 @@ class ScenarioContext:
     @property
     def click_id_sub(self) -> str:
         """The Sub ID slot carrying the ad platform's click ID (profile `click_id_sub`)."""
+        return self.profile_value("click_id_sub") or "sub1"
+
+    def profile_value(self, key: str) -> Any:
+        """A profile key, whether the profile is a `Profile` or plain data (tests build those)."""
         profile = self.profile
-        value = (
-            profile.get("click_id_sub")
-            if isinstance(profile, Mapping)
-            else getattr(profile, "click_id_sub", None)
-        )
-        return value or "sub1"
+        if isinstance(profile, Mapping):
+            return profile.get(key)
+        return getattr(profile, key, None)
 
     def events(self, platform: str | None = None) -> Iterator[tuple[Row, Row]]:
         """Every (journal entry, NormalizedEvent) pair, oldest request first.

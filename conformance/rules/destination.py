@@ -21,10 +21,7 @@ GADS_ACTION = re.compile(r"^customers/(?P<customer>[^/]+)/conversionActions/(?P<
 
 def configured(ctx: ScenarioContext, platform: str) -> Mapping[str, str] | None:
     """The ids the profile gives for a platform, or None when it names none."""
-    profile = ctx.profile
-    platforms = (profile.get("platforms") if isinstance(profile, Mapping)
-                 else getattr(profile, "platforms", None)) or {}
-    ids = platforms.get(platform)
+    ids = (ctx.profile_value("platforms") or {}).get(platform)
     return ids if isinstance(ids, Mapping) else None
 
 

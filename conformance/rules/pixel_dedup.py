@@ -8,7 +8,7 @@ the pixel's event ID through the profile's `event_id_sub`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from conformance.context import ScenarioContext
@@ -20,16 +20,9 @@ from conformance.rules.shapes import META, TIKTOK, Shape, sites
 Row = dict[str, Any]
 
 
-def _event_id_sub(ctx: ScenarioContext) -> str | None:
-    profile = ctx.profile
-    if isinstance(profile, Mapping):
-        return profile.get("event_id_sub")
-    return getattr(profile, "event_id_sub", None)
-
-
 def _browser_event(ctx: ScenarioContext, platform: str, conversion: Row) -> Row | None:
     """The pixel event the landing page reported for this conversion's click, if any."""
-    slot = _event_id_sub(ctx)
+    slot = ctx.profile_value("event_id_sub")
     passed = str((conversion.get("click") or {}).get(slot) or "") if slot else ""
     for entry in ctx.browser_events:
         for event in entry.get("events") or []:
