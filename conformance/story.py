@@ -67,7 +67,8 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     spans = attempt_spans(deliveries)
     if not requests or not spans:
         return text
-    per_attempt = Counter(_attempt_of(float(e.get("ts") or 0.0), spans) for e in requests)
+    attempt_of = [_attempt_of(float(e.get("ts") or 0.0), spans) for e in requests]
+    per_attempt = Counter(attempt_of)
     parts = []
     own = sum(n - 1 for i, n in per_attempt.items() if i is not None and n > 1)
     if own:
@@ -76,8 +77,8 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
                    if span[3].get("redelivery_of") is None and int(span[2].get("number") or 1) > 1]
     if redelivered:
         before = spans[redelivered[0][0] - 1][2] if redelivered[0][0] else spans[0][2]
-        last_platform = [status_of(e) for e in requests
-                         if _attempt_of(float(e.get("ts") or 0.0), spans) == redelivered[0][0] - 1]
+        last_platform = [status_of(e) for e, i in zip(requests, attempt_of, strict=True)
+                         if i == redelivered[0][0] - 1]
         after = (f" after {platform_name(platform)}'s {last_platform[-1]}"
                  if last_platform else "")
         parts.append(f"the receiver answered the postback {_answer(before)}{after}, so the "
