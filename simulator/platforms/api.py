@@ -146,7 +146,9 @@ def get_ad_click(ad_click_id: int) -> ResponseReturnValue:
 
 def _text_field(data: dict[str, Any], field: str, *, required: bool = True) -> str:
     value = data.get(field, "" if not required else None)
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > 500:
+    # Any non-empty string, exactly as the OpenAPI document says (minLength 1): a pixel's
+    # event_id is opaque, and stripping would refuse what the document allows.
+    if not isinstance(value, str) or (required and not value) or len(value) > 500:
         raise ApiError(f"{field} must be a non-empty string of at most 500 characters",
                        field=field)
     return value
@@ -177,7 +179,7 @@ def _journal_filters() -> dict[str, Any]:
     for name in ("click_id", "conversion_id"):
         if args.get(name):
             filters[name] = args[name]
-    if args.get("after_id"):
+    if "after_id" in args:
         filters["after_id"] = _integer(args["after_id"], "after_id", low=0, high=MAX_ROW_ID)
     filters["limit"] = _integer(args.get("limit", "1000"), "limit", low=1, high=MAX_LIMIT)
     return filters
