@@ -92,6 +92,7 @@ def _resolve_click(store: Store, data: ConversionInput) -> tuple[Row, Row | None
             raise ApiError(
                 "conversion: only post-conversion events (kind: event) name a parent conversion",
                 field="conversion",
+                status=422,  # each field is valid alone; the schema cannot say they clash
             )
         parent = get_conversion(store, data.parent, field="conversion")
         if parent["kind"] != "conversion":

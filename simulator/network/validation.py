@@ -49,13 +49,18 @@ EMPTY = object()
 
 
 def parse_json(raw: bytes) -> Any:
-    """Decode a JSON body strictly (no NaN/Infinity, UTF-8 only); an empty body is `EMPTY`."""
-    if not raw.strip():
+    """Decode a JSON body strictly (no NaN/Infinity, UTF-8 only); an empty body is `EMPTY`.
+
+    Whitespace alone is not a body but malformed JSON. Text with lone surrogates ("\ud800") is
+    well-formed JSON that no UTF-8 store can keep: 422, as for other valid JSON we refuse."""
+    if not raw:
         return EMPTY
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
-        # Lone surrogates (e.g. "\ud800") decode but cannot be stored as UTF-8.
         json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError("the body's text holds a lone UTF-16 surrogate, which is not Unicode "
+                       "text", code="unencodable_text", status=422) from None
     except json.JSONDecodeError as exc:
         raise ApiError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",

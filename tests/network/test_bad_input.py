@@ -49,11 +49,11 @@ def _send(client, method, path, data, content_type="application/json"):
         (b'{"name": ', "malformed JSON at line 1"),
         (b"{'name': 'x'}", "malformed JSON"),
         (b'{"payout": NaN}', "NaN is not valid JSON"),
-        (b'{"name": "\\ud800"}', "not valid UTF-8"),
         (b'{"name": "\xff"}', "not valid UTF-8"),
         (b"[" * 100_000, "malformed JSON"),
+        (b"\r\n\r\n", "malformed JSON"),
     ],
-    ids=["truncated", "single-quotes", "nan", "lone-surrogate", "invalid-utf8", "deep-nesting"],
+    ids=["truncated", "single-quotes", "nan", "invalid-utf8", "deep-nesting", "whitespace-only"],
 )
 @pytest.mark.parametrize(("method", "path"), WRITES, ids=WRITE_IDS)
 def test_malformed_json_is_a_400(client, method, path, raw, needle):
@@ -61,6 +61,13 @@ def test_malformed_json_is_a_400(client, method, path, raw, needle):
     assert status == 400
     assert error["code"] == "malformed_json"
     assert needle in error["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES, ids=WRITE_IDS)
+def test_a_lone_surrogate_is_well_formed_json_refused_with_422(client, method, path):
+    status, error = _send(client, method, path, b'{"name": "\\ud800"}')
+    assert status == 422
+    assert error["code"] == "unencodable_text"
 
 
 @pytest.mark.parametrize("raw", [b"[]", b'"text"', b"42", b"null", b"true"],

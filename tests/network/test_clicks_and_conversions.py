@@ -117,7 +117,7 @@ def test_conversions_that_are_not_approved_fire_nothing(api, click, status):
         ({"click": "nope"}, 404, "click"),
         ({"click": 10**30}, 400, "click"),
         ({"kind": "event", "click": 1}, 422, "event_name"),
-        ({"kind": "conversion", "click": 1, "conversion": 1}, 400, "conversion"),
+        ({"kind": "conversion", "click": 1, "conversion": 1}, 422, "conversion"),
         ({"click": 1, "currency": "usd"}, 400, "currency"),
         ({"click": 1, "payout": -0.01}, 400, "payout"),
         ({"click": 1, "ip": "999.1.1.1"}, 400, "ip"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from datetime import UTC, datetime
@@ -162,13 +163,14 @@ def test_journal_entry_is_fetched_by_id(client, services):
         ("?since=last-week", "since"),
         ("?until=nan", "until"),
         ("?after_id=x", "after_id"),
+        ("?after_id=", "after_id"),
         ("?limit=0", "limit"),
         ("?count=0", "count"),
         ("?count=1&timeout=31", "timeout"),
         ("?count=1&timeout=-1", "timeout"),
     ],
-    ids=["platform", "since", "until-nan", "after-id", "limit", "count", "long-timeout",
-         "negative-timeout"],
+    ids=["platform", "since", "until-nan", "after-id", "empty-after-id", "limit", "count",
+         "long-timeout", "negative-timeout"],
 )
 def test_bad_journal_query_names_the_field(client, query, field):
     resp = client.get("/api/journal" + query)
@@ -334,3 +336,18 @@ def test_a_throttle_fault_elsewhere_is_an_http_429(client):
 
     assert resp.status_code == 429
     assert resp.get_json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+
+
+@pytest.mark.parametrize("event_id", ["\u0085", " ", "evt-1"], ids=["next-line", "space", "plain"])
+def test_a_pixel_event_takes_any_non_empty_event_id_as_documented(client, event_id):
+    resp = client.post("/api/pixel-events", json={
+        "platform": "meta", "event_name": "Purchase", "event_id": event_id, "pixel": "1234"})
+    assert resp.status_code == 201, resp.json
+    assert json.loads(resp.json["body"])["event_id"] == event_id
+
+
+def test_a_pixel_event_without_an_event_id_names_the_field(client):
+    resp = client.post("/api/pixel-events", json={
+        "platform": "meta", "event_name": "Purchase", "event_id": "", "pixel": "1234"})
+    assert resp.status_code == 400
+    assert resp.json["error"]["field"] == "event_id"
