@@ -59,6 +59,25 @@ def _answer(attempt: Row) -> str:
     return "with an error" if not attempt.get("error") else f"with {attempt['error']}"
 
 
+def _sent_after_answering(requests: list[Row], spans: list[tuple[float, float, Row, Row]]
+                          ) -> tuple[int, str] | None:
+    """(how many, the answer) of the requests sent after their postback attempt was answered
+    with a 2xx. A receiver that forwards while it handles the postback waits for the platform,
+    which journals the request before it answers, so such a request arrives before the network
+    has its answer; one that arrives after it was sent by a receiver that answered first."""
+    count, answer = 0, ""
+    for entry in requests:
+        ts = float(entry.get("ts") or 0.0)
+        started = [span for span in spans if span[0] <= ts]
+        if not started:
+            continue
+        _, end, attempt, _ = started[-1]
+        code = attempt.get("status_code")
+        if ts > end and isinstance(code, int) and 200 <= code < 300:
+            count, answer = count + 1, str(code)
+    return (count, answer) if count else None
+
+
 def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     """'4 request(s) with statuses [400, 400, 400, 400]: the receiver answered ...'."""
     requests = sorted(requests, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0))
@@ -86,4 +105,10 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     replays = {span[3].get("id") for span in spans if span[3].get("redelivery_of") is not None}
     if replays:
         parts.append(f"the scenario redelivered the postback {len(replays)} time(s)")
+    late = _sent_after_answering(requests, spans)
+    if late:
+        count, answer = late
+        parts.append(f"the receiver had answered the postback {answer} before it sent {count} "
+                     "of them, so the network, told the postback succeeded, will not deliver it "
+                     "again whatever the platform answered")
     return f"{text}: {'; '.join(parts)}" if parts else text
