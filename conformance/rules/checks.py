@@ -172,7 +172,8 @@ def _time_format_problem(kind: str, value: Any) -> str | None:
         return None
     if epoch_from_iso(value.replace(" ", "T")) is None:
         return "no timezone offset" if epoch_from_iso(value + "+00:00") else ""
-    return "ISO 8601 'T'/'Z' form" if kind == "google" else ""
+    iso_form = "T" in value.upper() or value.upper().endswith("Z")
+    return "ISO 8601 'T'/'Z' form" if kind == "google" and iso_form else ""
 
 
 def time_format(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:

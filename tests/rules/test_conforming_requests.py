@@ -73,6 +73,8 @@ CONFORMING = {
     "google-ads-snake-case-and-offset": lambda s: s.send_converted(
         "google_ads", conversionDateTime=s.DELETE, conversion_date_time="2026-11-01 06:50:00-05:00"
     ),
+    "google-ads-fractional-seconds": lambda s: s.send_converted(
+        "google_ads", conversionDateTime=lambda v: v.replace("+", ".250+")),
     "google-ads-retraction-and-restatement": conforming_retraction_and_restatement,
     "google-ads-retraction-by-gclid-date-time-pair": conforming_retraction_by_gclid_date_time_pair,
     "datamanager": lambda s: s.send_converted("datamanager"),

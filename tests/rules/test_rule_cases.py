@@ -584,3 +584,10 @@ def test_a_redelivery_the_platform_refused_is_not_counted_against_a_missing_even
     scenario.send("tiktok", conversion, ts=scenario.NOW + 30, event_id=DELETE)["accepted"] = False
 
     assert scenario.findings("TIKTOK-006") == []
+
+
+def test_a_google_date_time_in_another_shape_is_not_called_iso_8601(scenario) -> None:
+    one("google_ads", conversionDateTime=lambda v: v.replace("-", "/", 2))(scenario)
+
+    (finding,) = scenario.findings("GADS-002")
+    assert "'T'/'Z'" not in finding.message
