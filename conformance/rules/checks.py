@@ -39,6 +39,8 @@ from conformance.rules.values import (
 )
 
 REUSE_EVENT_ID = "a redelivery must reuse the event ID so the platform deduplicates it"
+SENT_TWICE = ("the same conversion twice in one request under different event IDs: the "
+              "platform counts both")
 DROPPED_AS_DUPLICATE = "the platform drops one of them as a duplicate"
 NO_CLICK_ID = "no click ID reached the receiver; omit the field instead"
 REJECTED = "the platform rejects the request"
@@ -90,17 +92,18 @@ def event_id_present(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
 def event_id_stable(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
     """All events for one conversion (redeliveries, retries) share one dedup key; a conversion
     the platform took more than once without one was counted more than once."""
-    first_id: dict[Any, str] = {}
+    first_id: dict[Any, tuple[str, Any]] = {}
     taken: dict[Any, list[tuple[Site, str, Any]]] = defaultdict(list)
     for site, where, value, conversion in _linked(ctx, shape, "event_id"):
         if event_accepted(site.entry, site.event):
             taken[conversion["id"]].append((site, where, value))
         if not _sent(value):
             continue
-        known = first_id.setdefault(conversion["id"], str(value))
+        known, request = first_id.setdefault(conversion["id"], (str(value), site.entry.get("id")))
         expected = f"{known!r}, the ID already sent for conversion {conversion['conversion_id']}"
         if str(value) != known:
-            yield site.violation(where, expected, value, REUSE_EVENT_ID)
+            note = SENT_TWICE if request == site.entry.get("id") else REUSE_EVENT_ID
+            yield site.violation(where, expected, value, note)
     for events in taken.values():
         if len(events) < 2:
             continue

@@ -591,3 +591,13 @@ def test_a_google_date_time_in_another_shape_is_not_called_iso_8601(scenario) ->
 
     (finding,) = scenario.findings("GADS-002")
     assert "'T'/'Z'" not in finding.message
+
+
+def test_one_conversion_sent_twice_in_one_request_is_not_called_a_redelivery(scenario) -> None:
+    conversion = scenario.converted("meta")
+    events = [scenario.event("meta", conversion, event_id=name) for name in ("srv-1", "px-1")]
+    scenario.request("meta", events)
+
+    (finding,) = scenario.findings("META-010")
+    assert "twice in one request under different event IDs" in finding.message
+    assert "redelivery" not in finding.message
