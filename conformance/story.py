@@ -24,7 +24,9 @@ def platform_name(platform: str) -> str:
     return NAMES.get(platform, platform)
 
 
-def _attempt_of(ts: float, spans: list[tuple[float, float, Row, Row]]) -> int | None:
+def attempt_of(ts: float, spans: list[tuple[float, float, Row, Row]]) -> int | None:
+    """The index of the postback attempt a request sent at `ts` belongs to: the one in flight,
+    else the last one started before it; None before any."""
     started = [i for i, (start, _, _, _) in enumerate(spans) if start <= ts]
     if not started:
         return None
@@ -86,8 +88,8 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     spans = attempt_spans(deliveries)
     if not requests or not spans:
         return text
-    attempt_of = [_attempt_of(float(e.get("ts") or 0.0), spans) for e in requests]
-    per_attempt = Counter(attempt_of)
+    attempts = [attempt_of(float(e.get("ts") or 0.0), spans) for e in requests]
+    per_attempt = Counter(attempts)
     parts = []
     own = sum(n - 1 for i, n in per_attempt.items() if i is not None and n > 1)
     if own:
@@ -96,7 +98,7 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
                    if span[3].get("redelivery_of") is None and int(span[2].get("number") or 1) > 1]
     if redelivered:
         before = spans[redelivered[0][0] - 1][2] if redelivered[0][0] else spans[0][2]
-        last_platform = [status_of(e) for e, i in zip(requests, attempt_of, strict=True)
+        last_platform = [status_of(e) for e, i in zip(requests, attempts, strict=True)
                          if i == redelivered[0][0] - 1]
         after = (f" after {platform_name(platform)}'s {last_platform[-1]}"
                  if last_platform else "")

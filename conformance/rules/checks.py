@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from conformance.context import Row, ScenarioContext, event_accepted
 from conformance.findings import MISSING, Violation
+from conformance.pairing import attempt_spans
 from conformance.rules.shapes import (
     Shape,
     Site,
@@ -37,9 +38,10 @@ from conformance.rules.values import (
     same_currency,
     walk,
 )
+from conformance.story import attempt_of
 
 REUSE_EVENT_ID = "a redelivery must reuse the event ID so the platform deduplicates it"
-SENT_TWICE = ("the same conversion twice in one request under different event IDs: the "
+SENT_TWICE = ("the same conversion sent twice {where} under different event IDs: the "
               "platform counts both")
 DROPPED_AS_DUPLICATE = "the platform drops one of them as a duplicate"
 NO_CLICK_ID = "no click ID reached the receiver; omit the field instead"
@@ -92,18 +94,22 @@ def event_id_present(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
 def event_id_stable(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
     """All events for one conversion (redeliveries, retries) share one dedup key; a conversion
     the platform took more than once without one was counted more than once."""
-    first_id: dict[Any, tuple[str, Any]] = {}
+    seen: dict[Any, list[tuple[str, Any, Any]]] = defaultdict(list)  # (ID, request, attempt)
     taken: dict[Any, list[tuple[Site, str, Any]]] = defaultdict(list)
+    spans = attempt_spans(ctx.deliveries)
     for site, where, value, conversion in _linked(ctx, shape, "event_id"):
         if event_accepted(site.entry, site.event):
             taken[conversion["id"]].append((site, where, value))
         if not _sent(value):
             continue
-        known, request = first_id.setdefault(conversion["id"], (str(value), site.entry.get("id")))
-        expected = f"{known!r}, the ID already sent for conversion {conversion['conversion_id']}"
-        if str(value) != known:
-            note = SENT_TWICE if request == site.entry.get("id") else REUSE_EVENT_ID
-            yield site.violation(where, expected, value, note)
+        sent = (str(value), site.entry.get("id"),
+                attempt_of(float(site.entry.get("ts") or 0.0), spans))
+        earlier = seen[conversion["id"]]
+        if earlier and all(known != sent[0] for known, _, _ in earlier):
+            expected = (f"{earlier[0][0]!r}, the ID already sent for conversion "
+                        f"{conversion['conversion_id']}")
+            yield site.violation(where, expected, value, _why_new_id(earlier, sent))
+        earlier.append(sent)
     for events in taken.values():
         if len(events) < 2:
             continue
@@ -113,6 +119,17 @@ def event_id_stable(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
                             "events the platform took for this conversion")
                 note = f"without one the platform counts the conversion {len(events)} times"
                 yield site.violation(where, expected, value, note)
+
+
+def _why_new_id(earlier: list[tuple[str, Any, Any]], this: tuple[str, Any, Any]) -> str:
+    """A new ID for a conversion already sent: in the same request or while the same postback
+    was handled (the receiver sends the conversion twice), else later (a redelivery that took a
+    new ID)."""
+    if any(request == this[1] for _, request, _ in earlier):
+        return SENT_TWICE.format(where="in one request")
+    if this[2] is not None and any(attempt == this[2] for _, _, attempt in earlier):
+        return SENT_TWICE.format(where="while handling one postback")
+    return REUSE_EVENT_ID
 
 
 def event_id_distinct(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:

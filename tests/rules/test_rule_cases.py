@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 from conformance.rules import all_rules
+from simulator.clock import iso
 
 DELETE = "__delete__"  # conftest.DELETE: an override that removes the field
 DAY = 86400.0
@@ -601,3 +603,17 @@ def test_one_conversion_sent_twice_in_one_request_is_not_called_a_redelivery(sce
     (finding,) = scenario.findings("META-010")
     assert "twice in one request under different event IDs" in finding.message
     assert "redelivery" not in finding.message
+
+
+def test_one_conversion_sent_twice_while_one_postback_was_handled_is_told_so(scenario) -> None:
+    conversion = scenario.converted("meta")
+    started = iso(datetime.fromtimestamp(scenario.NOW - 0.5, UTC))
+    scenario.ctx.deliveries.append({"id": 1, "conversion_id": conversion["id"],
+                                    "redelivery_of": None, "attempts": [
+                                        {"number": 1, "started_at": started, "latency_ms": 1000,
+                                         "status_code": 200}]})
+    scenario.send("meta", conversion, ts=scenario.NOW - 0.3, event_id="web-1")
+    scenario.send("meta", conversion, ts=scenario.NOW - 0.1)
+
+    (finding,) = scenario.findings("META-010")
+    assert "sent twice while handling one postback under different event IDs" in finding.message
