@@ -6,6 +6,7 @@ tests build it by hand. See ARCHITECTURE.md "Conformance" for the row shapes.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,34 @@ def event_seconds(event: Mapping[str, Any]) -> float | None:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
     return value / 1000.0 if value > 1e11 else float(value)
+
+
+def _same_amount(payout: Any, value: Any) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool) or payout is None:
+        return False
+    return abs(float(payout) - value) <= DEFAULT_SETTINGS["value_tolerance"]
+
+
+def rejected_rows(entry: Mapping[str, Any]) -> dict[int, list[str]]:
+    """Rows an HTTP 200 answer still rejected (Google Ads partial failure): index -> error codes.
+
+    With partialFailure true, Google answers 200 and lists each failed row in
+    partialFailureError, located by `conversions[index]`; such a row is not accepted.
+    https://developers.google.com/google-ads/api/docs/best-practices/partial-failures
+    """
+    failure = (entry.get("response") or {}).get("partialFailureError") or {}
+    rows: dict[int, list[str]] = defaultdict(list)
+    for detail in failure.get("details") or []:
+        for error in detail.get("errors") or []:
+            path = (error.get("location") or {}).get("fieldPathElements") or [{}]
+            if isinstance(path[0].get("index"), int):
+                rows[path[0]["index"]] += [str(v) for v in (error.get("errorCode") or {}).values()]
+    return rows
+
+
+def event_accepted(entry: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+    """The platform took this event: its request was accepted and its row not rejected."""
+    return bool(entry.get("accepted")) and event.get("index") not in rejected_rows(entry)
 
 
 @dataclass
@@ -140,6 +169,10 @@ class ScenarioContext:
         candidates = [c for c in self.conversions if self._click_carries(c.get("click"), value)]
         if not candidates:
             return None
+        # Several conversions on one click: the value tells them apart before the time does (a
+        # receiver may stamp every event with the time it forwards).
+        valued = [c for c in candidates if _same_amount(c.get("payout"), event.get("value"))]
+        candidates = valued if len(valued) == 1 else candidates
         when = event_seconds(event)
         if when is None:
             return candidates[0]

@@ -11,7 +11,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from conformance.context import ScenarioContext, event_seconds, fbclid_of
+from conformance.context import (
+    ScenarioContext,
+    event_accepted,
+    event_seconds,
+    fbclid_of,
+    rejected_rows,
+)
 from conformance.findings import Finding, describe
 from conformance.pairing import mentions
 from conformance.rules.values import as_number, same_currency
@@ -77,21 +83,16 @@ def _needles_of(conversion: dict[str, Any]) -> list[str]:
     return needles
 
 
-def rejected_rows(entry: dict[str, Any]) -> dict[int, list[str]]:
-    """Rows an HTTP 200 answer still rejected (Google Ads partial failure): index -> error codes.
+# Row errors by which the platform says it already has this conversion: its own deduplication
+# at work, as an event_id shared with an earlier event is (platform-rules.md section 4).
+# https://developers.google.com/google-ads/api/reference/rpc/v23/ConversionUploadErrorEnum.ConversionUploadError
+ALREADY_COUNTED = frozenset({"CLICK_CONVERSION_ALREADY_EXISTS", "ORDER_ID_ALREADY_IN_USE",
+                             "DUPLICATE_ORDER_ID"})
 
-    With partialFailure true, Google answers 200 and lists each failed row in
-    partialFailureError, located by `conversions[index]`; such a row is not accepted.
-    https://developers.google.com/google-ads/api/docs/best-practices/partial-failures
-    """
-    failure = (entry.get("response") or {}).get("partialFailureError") or {}
-    rows: dict[int, list[str]] = defaultdict(list)
-    for detail in failure.get("details") or []:
-        for error in detail.get("errors") or []:
-            path = (error.get("location") or {}).get("fieldPathElements") or [{}]
-            if isinstance(path[0].get("index"), int):
-                rows[path[0]["index"]] += [str(v) for v in (error.get("errorCode") or {}).values()]
-    return rows
+
+def counted_already(entry: dict[str, Any], event: dict[str, Any]) -> bool:
+    """The platform refused this event as a duplicate of a conversion it already has."""
+    return bool(ALREADY_COUNTED & set(rejected_rows(entry).get(event.get("index"), [])))
 
 
 class Judge:
@@ -163,8 +164,12 @@ class Judge:
         platform = item["platform"]
         conversion = self.by_name[name]
         label = f"{name} ({conversion['conversion_id']})"
+        # A redelivery the platform refused as a duplicate of this conversion's accepted event
+        # is the platform deduplicating, as a shared event_id is: it adds no count.
+        taken = any(event_accepted(entry, ev) for entry, ev in pairs)
         keys = {str(ev.get("event_id")) if ev.get("event_id") not in (None, "")
-                else f"#{entry['id']}.{ev.get('index')}" for entry, ev in pairs}
+                else f"#{entry['id']}.{ev.get('index')}" for entry, ev in pairs
+                if not (taken and counted_already(entry, ev))}
         if "count" in item:
             low, high, text = self.bounds(item["count"], platform)
             if len(keys) < low or (high is not None and len(keys) > high):

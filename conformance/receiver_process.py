@@ -91,6 +91,16 @@ def terminate(process: subprocess.Popen[str]) -> None:
         process.wait(timeout=5)
 
 
+# How each kind of receiver program is started, by file suffix; Python is the default.
+LAUNCHERS = {".js": ["node"], ".java": ["java"]}  # java 11+ runs a one-file source program
+
+
+def command_for(program: Path) -> list[str]:
+    """The command line that runs a receiver program: `node x.js`, `java X.java`, `python x.py`."""
+    launcher = LAUNCHERS.get(program.suffix, [sys.executable, "-u"])
+    return [*launcher, str(program)]
+
+
 class ReceiverProcess:
     """A receiver subprocess; `start()` returns its URL once it says it is listening."""
 
@@ -107,10 +117,8 @@ class ReceiverProcess:
 
     def start(self) -> str:
         """Launch and wait (bounded) for `listening on URL`; ReceiverStartError otherwise."""
-        command = (["node", str(self.program)] if self.program.suffix == ".js"
-                   else [sys.executable, "-u", str(self.program)])
         self._process = subprocess.Popen(
-            command,
+            command_for(self.program),
             env={**os.environ, **self.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -24,7 +24,9 @@ def platform_name(platform: str) -> str:
     return NAMES.get(platform, platform)
 
 
-def _attempt_of(ts: float, spans: list[tuple[float, float, Row, Row]]) -> int | None:
+def attempt_of(ts: float, spans: list[tuple[float, float, Row, Row]]) -> int | None:
+    """The index of the postback attempt a request sent at `ts` belongs to: the one in flight,
+    else the last one started before it; None before any."""
     started = [i for i, (start, _, _, _) in enumerate(spans) if start <= ts]
     if not started:
         return None
@@ -59,6 +61,25 @@ def _answer(attempt: Row) -> str:
     return "with an error" if not attempt.get("error") else f"with {attempt['error']}"
 
 
+def _sent_after_answering(requests: list[Row], spans: list[tuple[float, float, Row, Row]]
+                          ) -> tuple[int, str] | None:
+    """(how many, the answer) of the requests sent after their postback attempt was answered
+    with a 2xx. A receiver that forwards while it handles the postback waits for the platform,
+    which journals the request before it answers, so such a request arrives before the network
+    has its answer; one that arrives after it was sent by a receiver that answered first."""
+    count, answer = 0, ""
+    for entry in requests:
+        ts = float(entry.get("ts") or 0.0)
+        started = [span for span in spans if span[0] <= ts]
+        if not started:
+            continue
+        _, end, attempt, _ = started[-1]
+        code = attempt.get("status_code")
+        if ts > end and isinstance(code, int) and 200 <= code < 300:
+            count, answer = count + 1, str(code)
+    return (count, answer) if count else None
+
+
 def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     """'4 request(s) with statuses [400, 400, 400, 400]: the receiver answered ...'."""
     requests = sorted(requests, key=lambda e: (e.get("ts") or 0.0, e.get("id") or 0))
@@ -67,8 +88,8 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     spans = attempt_spans(deliveries)
     if not requests or not spans:
         return text
-    attempt_of = [_attempt_of(float(e.get("ts") or 0.0), spans) for e in requests]
-    per_attempt = Counter(attempt_of)
+    attempts = [attempt_of(float(e.get("ts") or 0.0), spans) for e in requests]
+    per_attempt = Counter(attempts)
     parts = []
     own = sum(n - 1 for i, n in per_attempt.items() if i is not None and n > 1)
     if own:
@@ -77,7 +98,7 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
                    if span[3].get("redelivery_of") is None and int(span[2].get("number") or 1) > 1]
     if redelivered:
         before = spans[redelivered[0][0] - 1][2] if redelivered[0][0] else spans[0][2]
-        last_platform = [status_of(e) for e, i in zip(requests, attempt_of, strict=True)
+        last_platform = [status_of(e) for e, i in zip(requests, attempts, strict=True)
                          if i == redelivered[0][0] - 1]
         after = (f" after {platform_name(platform)}'s {last_platform[-1]}"
                  if last_platform else "")
@@ -86,4 +107,10 @@ def tell(platform: str, requests: list[Row], deliveries: list[Row]) -> str:
     replays = {span[3].get("id") for span in spans if span[3].get("redelivery_of") is not None}
     if replays:
         parts.append(f"the scenario redelivered the postback {len(replays)} time(s)")
+    late = _sent_after_answering(requests, spans)
+    if late:
+        count, answer = late
+        parts.append(f"the receiver had answered the postback {answer} before it sent {count} "
+                     "of them, so the network, told the postback succeeded, will not deliver it "
+                     "again whatever the platform answered")
     return f"{text}: {'; '.join(parts)}" if parts else text

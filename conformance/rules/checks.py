@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from conformance.context import Row, ScenarioContext
+from conformance.context import Row, ScenarioContext, event_accepted
 from conformance.findings import MISSING, Violation
-from conformance.rules.shapes import Shape, Site, issued_click_id, request_body, sites
+from conformance.pairing import attempt_spans
+from conformance.rules.shapes import (
+    Shape,
+    Site,
+    issued_click_id,
+    request_body,
+    request_params,
+    sites,
+)
 from conformance.rules.values import (
     GOOGLE_DATETIME,
     RFC3339,
@@ -29,8 +38,11 @@ from conformance.rules.values import (
     same_currency,
     walk,
 )
+from conformance.story import attempt_of
 
 REUSE_EVENT_ID = "a redelivery must reuse the event ID so the platform deduplicates it"
+SENT_TWICE = ("the same conversion sent twice {where} under different event IDs: the "
+              "platform counts both")
 DROPPED_AS_DUPLICATE = "the platform drops one of them as a duplicate"
 NO_CLICK_ID = "no click ID reached the receiver; omit the field instead"
 REJECTED = "the platform rejects the request"
@@ -80,15 +92,44 @@ def event_id_present(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
 
 
 def event_id_stable(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
-    """All events for one conversion (redeliveries, retries) share one dedup key."""
-    first_id: dict[Any, str] = {}
+    """All events for one conversion (redeliveries, retries) share one dedup key; a conversion
+    the platform took more than once without one was counted more than once."""
+    seen: dict[Any, list[tuple[str, Any, Any]]] = defaultdict(list)  # (ID, request, attempt)
+    taken: dict[Any, list[tuple[Site, str, Any]]] = defaultdict(list)
+    spans = attempt_spans(ctx.deliveries)
     for site, where, value, conversion in _linked(ctx, shape, "event_id"):
+        if event_accepted(site.entry, site.event):
+            taken[conversion["id"]].append((site, where, value))
         if not _sent(value):
             continue
-        known = first_id.setdefault(conversion["id"], str(value))
-        expected = f"{known!r}, the ID already sent for conversion {conversion['conversion_id']}"
-        if str(value) != known:
-            yield site.violation(where, expected, value, REUSE_EVENT_ID)
+        sent = (str(value), site.entry.get("id"),
+                attempt_of(float(site.entry.get("ts") or 0.0), spans))
+        earlier = seen[conversion["id"]]
+        if earlier and all(known != sent[0] for known, _, _ in earlier):
+            expected = (f"{earlier[0][0]!r}, the ID already sent for conversion "
+                        f"{conversion['conversion_id']}")
+            yield site.violation(where, expected, value, _why_new_id(earlier, sent))
+        earlier.append(sent)
+    for events in taken.values():
+        if len(events) < 2:
+            continue
+        for site, where, value in events:
+            if not _sent(value):
+                expected = (f"the same {where.rsplit('.', 1)[-1]} on each of the {len(events)} "
+                            "events the platform took for this conversion")
+                note = f"without one the platform counts the conversion {len(events)} times"
+                yield site.violation(where, expected, value, note)
+
+
+def _why_new_id(earlier: list[tuple[str, Any, Any]], this: tuple[str, Any, Any]) -> str:
+    """A new ID for a conversion already sent: in the same request or while the same postback
+    was handled (the receiver sends the conversion twice), else later (a redelivery that took a
+    new ID)."""
+    if any(request == this[1] for _, request, _ in earlier):
+        return SENT_TWICE.format(where="in one request")
+    if this[2] is not None and any(attempt == this[2] for _, _, attempt in earlier):
+        return SENT_TWICE.format(where="while handling one postback")
+    return REUSE_EVENT_ID
 
 
 def event_id_distinct(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
@@ -151,7 +192,8 @@ def _time_format_problem(kind: str, value: Any) -> str | None:
         return None
     if epoch_from_iso(value.replace(" ", "T")) is None:
         return "no timezone offset" if epoch_from_iso(value + "+00:00") else ""
-    return "ISO 8601 'T'/'Z' form" if kind == "google" else ""
+    iso_form = "T" in value.upper() or value.upper().endswith("Z")
+    return "ISO 8601 'T'/'Z' form" if kind == "google" and iso_form else ""
 
 
 def time_format(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
@@ -252,29 +294,36 @@ def click_id_identical(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation
 
 
 def placeholder_click_ids(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
-    """Click IDs forwarded although they are empty, `null`-like or an unexpanded macro."""
+    """Click IDs forwarded although they are empty, `null`-like or an unexpanded macro (in the
+    click ID's field, or in the field the other API version keeps it in)."""
     for site in sites(ctx, shape):
-        where, sent, value = site.click_id()
-        expected = f"a real {shape.click_kinds[0]}, or the field left out"
-        if sent is not MISSING and (is_placeholder(sent) or is_placeholder(value)):
-            yield site.violation(where, expected, sent, NO_CLICK_ID)
+        for where, sent, value in site.click_ids():
+            expected = f"a real {shape.click_kinds[0]}, or the field left out"
+            if sent is not MISSING and (is_placeholder(sent) or is_placeholder(value)):
+                yield site.violation(where, expected, sent, NO_CLICK_ID)
 
 
 def fabricated_click_ids(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
     """Click IDs sent for a conversion whose click carried none for this platform."""
     issued_any = any(a.get("kind") in shape.click_kinds for a in ctx.ad_clicks)
     for site in sites(ctx, shape):
-        where, sent, value = site.click_id()
-        if not _sent(sent) or is_placeholder(sent) or is_placeholder(value):
-            continue
-        conversion = ctx.conversion_for(site.entry, site.event)
-        if conversion is None:
-            fabricated = not issued_any
-        else:
-            fabricated = issued_click_id(ctx, conversion, shape) is None
-        if fabricated:
-            expected = f"no {shape.click_kinds[0]} (the click carried none)"
-            yield site.violation(where, expected, sent, "never fabricate a click ID")
+        for found in site.click_ids():
+            yield from _fabricated(ctx, shape, site, found, issued_any)
+
+
+def _fabricated(ctx: ScenarioContext, shape: Shape, site: Site, found: tuple[str, Any, Any],
+                issued_any: bool) -> Iterator[Violation]:
+    where, sent, value = found
+    if not _sent(sent) or is_placeholder(sent) or is_placeholder(value):
+        return
+    conversion = ctx.conversion_for(site.entry, site.event)
+    if conversion is None:
+        fabricated = not issued_any
+    else:
+        fabricated = issued_click_id(ctx, conversion, shape) is None
+    if fabricated:
+        expected = f"no {shape.click_kinds[0]} (the click carried none)"
+        yield site.violation(where, expected, sent, "never fabricate a click ID")
 
 
 # --- hashing and identity ---------------------------------------------------------------------
@@ -342,3 +391,20 @@ def ip_matches_conversion(ctx: ScenarioContext, shape: Shape) -> Iterator[Violat
         expected = str(conversion.get("ip") or "")
         if expected and _sent(value) and is_ip(value) and value != expected:
             yield site.violation(where, f"{expected!r} (the conversion's user IP)", value)
+
+
+# --- test traffic -----------------------------------------------------------------------------
+
+
+def no_test_event_code(ctx: ScenarioContext, shape: Shape) -> Iterator[Violation]:
+    """Requests carrying test_event_code (JSON, form or query): a setting for the platform's
+    Test Events tool left on, so the platform keeps the events apart from real ones."""
+    for entry in ctx.journal:
+        if entry.get("platform") != shape.platform:
+            continue
+        value = request_params(entry).get("test_event_code", MISSING)
+        if _sent(value):
+            yield Violation(
+                "test_event_code", "no test_event_code (production traffic)", value,
+                "the platform shows these events in Test Events only; remove the code once "
+                "testing is over", journal_id=entry.get("id"))

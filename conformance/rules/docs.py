@@ -16,6 +16,8 @@ META_SERVER_EVENT = f"{_META}/parameters/server-event"
 META_CUSTOM_DATA = f"{_META}/parameters/custom-data"
 META_DEDUP = f"{_META}/deduplicate-pixel-and-server-events"
 META_USING_API = f"{_META}/using-the-api"
+# test_event_code: "Use this code to test your server events in the Test Events feature"
+META_MAIN_BODY = f"{_META}/parameters/main-body"
 RETRY_AFTER = "https://www.rfc-editor.org/rfc/rfc9110#field.retry-after"
 TIKTOK_EVENTS = "https://business-api.tiktok.com/portal/docs?id=1771101027431425"
 TIKTOK_OVERVIEW = "https://business-api.tiktok.com/portal/docs?id=1771100865818625"
@@ -35,4 +37,5 @@ TOPICS: dict[str, tuple[str, str, str, str]] = {
     "dedup": (META_DEDUP, TIKTOK_EVENTS, GADS_CONVERSION, DM_EVENT),
     "money": (META_CUSTOM_DATA, TIKTOK_EVENTS, GADS_CONVERSION, DM_EVENT),
     "user": (META_PII, TIKTOK_OVERVIEW, GADS_CONVERSION, DM_INGEST),
+    "testing": (META_MAIN_BODY, TIKTOK_EVENTS, GADS_REQUEST, DM_INGEST),
 }

@@ -98,6 +98,12 @@ FAMILIES: dict[str, Family] = {
         "user",
         "{ip} is the converting user's IP from the postback",
     ),
+    "no_test_event_code": Family(
+        checks.no_test_event_code,
+        "must",  # the platform keeps such events apart from the ones it reports and attributes
+        "testing",
+        "No test_event_code in production requests (it sends events to Test Events only)",
+    ),
 }
 
 # family -> rule ID per platform, in the column order of shapes.SHAPES. IDs are never reused.
@@ -118,6 +124,7 @@ IDS: dict[str, tuple[str | None, str | None, str | None, str | None]] = {
     "unhashed": ("META-017", "TIKTOK-011", None, None),
     "ip_valid": ("META-018", "TIKTOK-012", None, None),
     "ip_matches": ("META-019", "TIKTOK-013", None, None),
+    "no_test_event_code": ("META-023", "TIKTOK-017", None, None),
 }
 
 

@@ -8,9 +8,11 @@ A `Site` is one event of one journal entry seen through its shape.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from conformance.context import Row, ScenarioContext, fbclid_of
 from conformance.findings import MISSING, Violation
@@ -118,6 +120,28 @@ def request_body(entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return parsed if isinstance(parsed, Mapping) else None
 
 
+# One part of a multipart/form-data body: its name, its header lines, a blank line, its value.
+MULTIPART_FIELD = re.compile(
+    r'name="(?P<name>[^"]+)"\r?\n(?:[^\r\n]+\r?\n)*\r?\n(?P<value>[^\r\n]*)')
+
+
+def request_params(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's top-level parameters however they were sent: the query string, then the
+    body's (a JSON object, a form-encoded or a multipart form), the body winning a clash."""
+    query = entry.get("query")
+    params: dict[str, Any] = dict(query) if isinstance(query, Mapping) else {}
+    body = request_body(entry)
+    if body is not None:
+        return {**params, **body}
+    text = entry.get("body")
+    if not isinstance(text, str) or not text:
+        return params
+    found = {m["name"]: m["value"] for m in MULTIPART_FIELD.finditer(text)}
+    if not found and "=" in text:
+        found = dict(parse_qsl(text, keep_blank_values=True))
+    return {**params, **found}
+
+
 def request_fields(ctx: ScenarioContext, platform: str, key: str) -> Iterator[tuple[Row, str, Any]]:
     """(entry, key as sent, value or MISSING) of a request-level field, per JSON request body."""
     for entry in ctx.journal:
@@ -172,6 +196,17 @@ class Site:
         if self.shape.platform == "meta" and isinstance(sent, str):
             return where, sent, fbclid_of(sent)
         return where, sent, sent
+
+    def click_ids(self) -> Iterator[tuple[str, Any, Any]]:
+        """`click_id()`, then each click ID sent where the other API version keeps it (a TikTok
+        Events 2.0 event with a 1.0 `context.ad.callback`): wherever a receiver put a click ID,
+        it is one it forwarded."""
+        yield self.click_id()
+        misplaced = self.role("misplaced_click_id")
+        if misplaced:
+            where, sent = first(self.raw, misplaced, self.prefix)
+            if sent is not MISSING:
+                yield where, sent, sent
 
     def violation(
         self, where: str, expected: str, received: Any, note: str | None = None

@@ -13,7 +13,8 @@ from conformance.findings import MISSING
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 SHA256_HEX_ANY_CASE = re.compile(r"^[0-9a-fA-F]{64}$")
 # Google Ads: "yyyy-mm-dd hh:mm:ss+|-hh:mm"; the offset is mandatory.
-GOOGLE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+# Fractional seconds are tolerated, as the Google Ads mock tolerates them (google_ads_rows.py).
+GOOGLE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}:\d{2}$")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 # Values a template or a receiver leaves behind when there was no click ID to pass on.
 PLACEHOLDER_WORDS = frozenset({"", "undefined", "null", "none", "nil", "nan", "false", "0", "-"})

@@ -55,3 +55,38 @@ def test_a_row_google_rejected_in_a_200_is_not_accepted_and_the_code_is_named() 
 
 def test_rows_of_a_clean_200_are_accepted() -> None:
     assert judged(upload({"results": [{}, {}]})) == []
+
+
+REDELIVERY = scenario_from_mapping({
+    "id": "gads-redelivery", "title": "Redelivery", "description": "d https://example.com",
+    "tags": [], "platforms": ["google_ads"],
+    "steps": [{"click": {"as": "c"}}, {"conversion": {"as": "a", "click": "c"}}],
+    "expect": {"events": [{"conversion": "a", "platform": "google_ads", "count": "exactly_one"}]},
+}, "gads-redelivery.yaml")
+
+
+def sent_twice(second: dict) -> list:
+    """Conversion a uploaded without an orderId, then again; `second` is Google's answer."""
+    entries = []
+    for entry_id, response in ((1, {"results": [{}]}), (2, second)):
+        event = {"index": 0, "event_id": None, "event_time": 1000, "value": 1.0,
+                 "click_id": None, "field_prefix": "conversions[0]"}
+        entries.append({"id": entry_id, "platform": "google_ads", "ts": 1000.0 + entry_id,
+                        "status": 200, "accepted": True, "body": "", "response": response,
+                        "events": [event]})
+    conversions = {"a": CONVERSIONS["a"]}
+    ctx = ScenarioContext("gads-redelivery", conversions=list(conversions.values()),
+                          journal=entries)
+    return Judge(REDELIVERY, ctx, conversions, {"google_ads"}).run()
+
+
+def test_a_redelivery_google_refused_as_already_uploaded_counts_once() -> None:
+    # Google deduplicates click + conversionDateTime itself: CLICK_CONVERSION_ALREADY_EXISTS.
+    assert sent_twice(partial_failure(0, "CLICK_CONVERSION_ALREADY_EXISTS")) == []
+
+
+def test_a_redelivery_google_took_again_counts_twice() -> None:
+    (finding,) = sent_twice({"results": [{}]})
+    assert finding.rule == "SCN-EVENTS"
+    assert "expected exactly one event" in finding.message
+    assert "got 2 from 2 event(s)" in finding.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from conformance.paths import receiver_path
 from conformance.receiver_process import (
     ReceiverProcess,
     ReceiverStartError,
+    command_for,
     profile_for,
     receiver_env,
 )
@@ -48,3 +51,25 @@ def test_profile_for_a_bundled_receiver_matches_its_query_names() -> None:
     assert profile.postback_url.startswith("http://127.0.0.1:9100/postback?click_id={sub1}")
     assert (profile.click_id_sub, profile.source_sub) == ("sub1", "sub2")
     assert set(profile.platforms) == {"meta", "tiktok", "google_ads", "datamanager"}
+
+
+@pytest.mark.parametrize(("program", "launcher"), [
+    ("r.py", [sys.executable, "-u"]), ("r.js", ["node"]), ("Receiver.java", ["java"]),
+], ids=["python", "node", "java"])
+def test_each_kind_of_receiver_program_is_started_by_its_launcher(
+    program: str, launcher: list[str]
+) -> None:
+    assert command_for(Path(program)) == [*launcher, program]
+
+
+def test_a_bundled_receiver_is_found_by_name_whatever_its_language() -> None:
+    assert receiver_path("polyglot/tiktok_forwarder").suffix == ".java"
+    assert receiver_path("polyglot/google_ads_forwarder").suffix == ".js"
+    assert receiver_path("faulty/no_retry").suffix == ".py"
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH (JDK 11+)")
+def test_a_one_file_java_receiver_starts_and_answers_health() -> None:
+    program = receiver_path("polyglot/tiktok_forwarder")
+    with ReceiverProcess(program, receiver_env("http://127.0.0.1:1"), start_timeout=60) as process:
+        assert requests.get(f"{process.url}/health", timeout=5).text == "ok"

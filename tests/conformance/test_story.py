@@ -47,3 +47,21 @@ def test_a_scenarios_own_redelivery_is_named_as_such() -> None:
     text = tell("tiktok", requests, deliveries)
 
     assert text.endswith("the scenario redelivered the postback 1 time(s)")
+
+
+def test_a_request_sent_after_the_postback_was_answered_200_is_told_as_such() -> None:
+    deliveries = [{"id": 1, "redelivery_of": None, "attempts": [attempt(1, T0, 0.01, 200)]}]
+    requests = [request(1, T0 + 0.05, 429)]
+
+    text = tell("google_ads", requests, deliveries)
+
+    assert text.endswith("the receiver had answered the postback 200 before it sent 1 of them, "
+                         "so the network, told the postback succeeded, will not deliver it again "
+                         "whatever the platform answered")
+
+
+def test_a_request_sent_while_the_postback_was_handled_is_not_told_as_sent_after() -> None:
+    deliveries = [{"id": 1, "redelivery_of": None, "attempts": [attempt(1, T0, 0.5, 200)]}]
+
+    assert tell("google_ads", [request(1, T0 + 0.2, 429)], deliveries) == (
+        "1 request(s) with statuses [429]")

@@ -3,6 +3,7 @@ receiver is caught by the scenario aimed at its bug, with a finding naming the r
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from conformance.cli import main
 from conformance.demo import demo
-from conformance.paths import RECEIVERS
+from conformance.paths import PROGRAM_SUFFIXES, RECEIVERS, receiver_path
 from conformance.receiver_process import default_platforms
 from conformance.results import ScenarioFinished, ScenarioResult
 from conformance.scenario import load_catalogue
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.slow
 EXPECTATIONS = yaml.safe_load(
     (Path(__file__).with_name("faulty_expectations.yaml")).read_text(encoding="utf-8")
 )
-FAULTY = sorted(p.stem for p in (RECEIVERS / "faulty").iterdir() if p.suffix in (".py", ".js"))
+FAULTY = sorted(p.stem for p in (RECEIVERS / "faulty").iterdir() if p.suffix in PROGRAM_SUFFIXES)
+# Correct receivers unlike ours (other languages and shapes) and the one platform each forwards to.
+POLYGLOT = {"tiktok_forwarder": "tiktok", "google_ads_forwarder": "google_ads",
+            "meta_form_batcher": "meta"}
 CATALOGUE = [s.id for s in load_catalogue()]
 SCENARIO_PLATFORMS = {s.id: set(s.platforms) for s in load_catalogue()}
 FAILING = {"must", "error"}
@@ -67,8 +71,15 @@ def test_every_faulty_receiver_has_expectations() -> None:
         assert set(spec.get("platforms", default_platforms())) <= set(default_platforms()), name
 
 
+def needs_launcher(program: Path) -> None:
+    """Skip when the machine lacks the program's runtime (a JDK for a .java receiver)."""
+    if program.suffix == ".java" and shutil.which("java") is None:
+        pytest.skip("no java on PATH: a .java receiver needs JDK 11+")
+
+
 @pytest.mark.parametrize("receiver", FAULTY)
 def test_faulty_receiver_is_caught_by_the_right_rule_and_passes_the_rest(receiver: str) -> None:
+    needs_launcher(receiver_path(f"faulty/{receiver}"))
     spec = EXPECTATIONS[receiver]
     results = run_catalogue(f"faulty/{receiver}", spec.get("platforms"), spec.get("network"))
     allowed = {rule for rules in spec["catches"].values() for rule in rules} | set(spec["also"])
@@ -85,6 +96,25 @@ def test_faulty_receiver_is_caught_by_the_right_rule_and_passes_the_rest(receive
             explain(result)
         unexpected = failing_rules(result) - allowed
         assert not unexpected, explain(result)
+
+
+def test_every_polyglot_receiver_is_listed() -> None:
+    assert sorted(POLYGLOT) == sorted(p.stem for p in (RECEIVERS / "polyglot").iterdir()
+                                      if p.suffix in PROGRAM_SUFFIXES)
+
+
+@pytest.mark.parametrize("receiver", sorted(POLYGLOT))
+def test_polyglot_receiver_passes_every_scenario_of_its_platform(receiver: str) -> None:
+    """No false alarm on a correct receiver whose shapes differ from the reference's."""
+    needs_launcher(receiver_path(f"polyglot/{receiver}"))
+    platform = POLYGLOT[receiver]
+    scenarios = [s for s in load_catalogue() if platform in s.platforms]
+    results = [e.result for e in demo(receiver=f"polyglot/{receiver}", scenarios=scenarios,
+                                      platforms={platform: default_platforms()[platform]})
+               if isinstance(e, ScenarioFinished)]
+    assert len(results) == len(scenarios)
+    failed = [explain(r) for r in results if r.status != "passed"]
+    assert not failed, "\n".join(failed)
 
 
 def test_demo_command_passes_every_scenario_and_prints_the_report(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -51,7 +53,14 @@ def conforming_retraction_by_gclid_date_time_pair(s) -> None:
     s.adjust(conversion, orderId=s.DELETE, gclidDateTimePair=pair)
 
 
+def conforming_meta_form_body(s) -> None:
+    entry = s.send_converted("meta")
+    entry["body"] = urlencode({"data": json.dumps(json.loads(entry["body"])["data"]),
+                               "access_token": "t"})
+
+
 CONFORMING = {
+    "meta-form-encoded": conforming_meta_form_body,
     "meta": lambda s: s.send_converted("meta"),
     "meta-redelivery": conforming_redelivery,
     "meta-two-conversions-one-click": conforming_two_conversions_one_click,
@@ -64,6 +73,8 @@ CONFORMING = {
     "google-ads-snake-case-and-offset": lambda s: s.send_converted(
         "google_ads", conversionDateTime=s.DELETE, conversion_date_time="2026-11-01 06:50:00-05:00"
     ),
+    "google-ads-fractional-seconds": lambda s: s.send_converted(
+        "google_ads", conversionDateTime=lambda v: v.replace("+", ".250+")),
     "google-ads-retraction-and-restatement": conforming_retraction_and_restatement,
     "google-ads-retraction-by-gclid-date-time-pair": conforming_retraction_by_gclid_date_time_pair,
     "datamanager": lambda s: s.send_converted("datamanager"),

@@ -72,3 +72,15 @@ def test_an_event_on_another_platform_family_is_not_paired_with_a_meta_click(sce
                                                    "user.ttclid": "__delete__"})
 
     assert scenario.ctx.conversion_for(entry, entry["events"][0]) is None
+
+
+def test_conversions_sharing_a_click_id_are_told_apart_by_value_before_time(scenario) -> None:
+    # A receiver stamping every event with the time it forwards: the time names the last one.
+    click = scenario.click(scenario.ad_click("google_ads"))
+    first = scenario.conversion(click, ts=scenario.NOW - 3600, payout=20)
+    scenario.conversion(click, ts=scenario.NOW - 300, payout=35)  # the later one
+    forwarded_now = {"orderId": "__delete__",
+                     "conversionDateTime": "2026-11-01 12:00:00+00:00"}
+    entry = scenario.send("google_ads", first, **forwarded_now, conversionValue=20)
+
+    assert scenario.ctx.conversion_for(entry, entry["events"][0]) is first

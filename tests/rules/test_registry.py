@@ -12,8 +12,8 @@ from conformance.rules.registry import Registry, Rule, RuleDefinitionError, rule
 
 # Rule IDs are a public contract (reports, suppressions): they may be added, never renumbered.
 STABLE_IDS = (
-    [f"META-{n:03d}" for n in range(1, 23)]
-    + [f"TIKTOK-{n:03d}" for n in range(1, 17)]
+    [f"META-{n:03d}" for n in range(1, 24)]
+    + [f"TIKTOK-{n:03d}" for n in range(1, 18)]
     + [f"GADS-{n:03d}" for n in range(1, 13)]
     + [f"DM-{n:03d}" for n in range(1, 12)]
     + ["PB-001", "PB-002", "RETRY-001"]

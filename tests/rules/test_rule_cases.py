@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from conformance.rules import all_rules
+from simulator.clock import iso
 
 DELETE = "__delete__"  # conftest.DELETE: an override that removes the field
 DAY = 86400.0
@@ -51,6 +54,42 @@ def two_conversions_one_id(platform: str, field: str) -> Plant:
         click = s.click(s.ad_click(platform))
         for ts in (s.NOW - 900, s.NOW - 300):
             s.send(platform, s.conversion(click, ts=ts), **{field: "uc-1"})
+
+    return plant
+
+
+def redelivered_without_id(platform: str, field: str) -> Plant:
+    """A conversion the platform took twice, neither time with a dedup key."""
+
+    def plant(s) -> None:
+        conversion = s.converted(platform)
+        s.send(platform, conversion, **{field: DELETE})
+        s.send(platform, conversion, ts=s.NOW + 30, **{field: DELETE})
+
+    return plant
+
+
+def plant_undefined_ttclid_in_events1_field(s) -> None:
+    conversion = s.converted("tiktok")
+    s.send("tiktok", conversion, **{"user.ttclid": DELETE, "context.ad.callback": "undefined"})
+
+
+def plant_fabricated_ttclid_in_events1_field(s) -> None:
+    conversion = s.conversion(s.click(None, sub1=""))
+    s.send("tiktok", conversion, **{"user.ttclid": DELETE,
+                                    "context.ad.callback": "E.C.P.madeupfromthetxn"})
+
+
+def plant_test_event_code(platform: str, form: bool = False) -> Plant:
+    """A request carrying test_event_code: in the JSON body, or (Meta) in a form-encoded one."""
+
+    def plant(s) -> None:
+        entry = s.send_converted(platform)
+        body = json.loads(entry["body"])
+        body["test_event_code"] = "TEST4821"
+        entry["body"] = (urlencode({"data": json.dumps(body["data"]),
+                                    "test_event_code": "TEST4821"}) if form
+                         else json.dumps(body))
 
     return plant
 
@@ -493,7 +532,21 @@ CASES = [
     ),
     ("PB-001", one("tiktok", **{"user.ttclid": "undefined"}), "data[0].user.ttclid", "'undefined'"),
     ("PB-001", one("google_ads", gclid=""), "conversions[0].gclid", "''"),
+    ("PB-001", plant_undefined_ttclid_in_events1_field, "data[0].context.ad.callback",
+     "'undefined'"),
     ("PB-002", plant_fabricated_fbc, "data[0].user_data.fbc", "never fabricate"),
+    ("PB-002", plant_fabricated_ttclid_in_events1_field, "data[0].context.ad.callback",
+     "never fabricate"),
+    ("META-010", redelivered_without_id("meta", "event_id"), "data[0].event_id",
+     "counts the conversion 2 times"),
+    ("TIKTOK-006", redelivered_without_id("tiktok", "event_id"), "data[0].event_id",
+     "each of the 2 events"),
+    ("GADS-005", redelivered_without_id("google_ads", "orderId"), "conversions[0].orderId",
+     "counts the conversion 2 times"),
+    ("DM-004", redelivered_without_id("datamanager", "transactionId"),
+     "events[0].transactionId", "counts the conversion 2 times"),
+    ("META-023", plant_test_event_code("meta", form=True), "test_event_code", "'TEST4821'"),
+    ("TIKTOK-017", plant_test_event_code("tiktok"), "test_event_code", "Test Events only"),
 ]
 
 
@@ -523,3 +576,44 @@ def test_meta_reads_a_lower_case_currency_as_the_same_code(scenario) -> None:
 
 def test_every_rule_has_a_failing_case() -> None:
     assert {r.id for r in all_rules()} == {case[0] for case in CASES}
+
+
+def test_a_redelivery_the_platform_refused_is_not_counted_against_a_missing_event_id(
+    scenario,
+) -> None:
+    conversion = scenario.converted("tiktok")
+    scenario.send("tiktok", conversion, event_id=DELETE)
+    scenario.send("tiktok", conversion, ts=scenario.NOW + 30, event_id=DELETE)["accepted"] = False
+
+    assert scenario.findings("TIKTOK-006") == []
+
+
+def test_a_google_date_time_in_another_shape_is_not_called_iso_8601(scenario) -> None:
+    one("google_ads", conversionDateTime=lambda v: v.replace("-", "/", 2))(scenario)
+
+    (finding,) = scenario.findings("GADS-002")
+    assert "'T'/'Z'" not in finding.message
+
+
+def test_one_conversion_sent_twice_in_one_request_is_not_called_a_redelivery(scenario) -> None:
+    conversion = scenario.converted("meta")
+    events = [scenario.event("meta", conversion, event_id=name) for name in ("srv-1", "px-1")]
+    scenario.request("meta", events)
+
+    (finding,) = scenario.findings("META-010")
+    assert "twice in one request under different event IDs" in finding.message
+    assert "redelivery" not in finding.message
+
+
+def test_one_conversion_sent_twice_while_one_postback_was_handled_is_told_so(scenario) -> None:
+    conversion = scenario.converted("meta")
+    started = iso(datetime.fromtimestamp(scenario.NOW - 0.5, UTC))
+    scenario.ctx.deliveries.append({"id": 1, "conversion_id": conversion["id"],
+                                    "redelivery_of": None, "attempts": [
+                                        {"number": 1, "started_at": started, "latency_ms": 1000,
+                                         "status_code": 200}]})
+    scenario.send("meta", conversion, ts=scenario.NOW - 0.3, event_id="web-1")
+    scenario.send("meta", conversion, ts=scenario.NOW - 0.1)
+
+    (finding,) = scenario.findings("META-010")
+    assert "sent twice while handling one postback under different event IDs" in finding.message
