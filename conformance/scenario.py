@@ -70,6 +70,11 @@ class Scenario:
         """A browser pixel event is played: the profile must name the Sub ID carrying its ID."""
         return any(s.kind == "click" and s.args.get("pixel_event") for s in self.steps)
 
+    @property
+    def own_subs(self) -> set[str]:
+        """Sub ID slots the scenario's clicks fill themselves (`subs:`)."""
+        return {sub for s in self.steps if s.kind == "click" for sub in s.args.get("subs") or {}}
+
     def names(self, *kinds: str) -> list[str]:
         """Names created by steps of these kinds, in order."""
         return [s.name for s in self.steps if s.kind in kinds and s.name]

@@ -69,6 +69,10 @@ class ScenarioRunner:
             return f"the profile lists none of {', '.join(scenario.platforms)}"
         if scenario.needs_event_id_sub and not self.profile.event_id_sub:
             return "the profile names no event_id_sub (the Sub ID carrying the pixel's event ID)"
+        spill = scenario.own_subs & set(self.profile.click_id_overflow)
+        if spill:
+            return (f"the scenario fills {', '.join(sorted(spill))}, which the profile keeps for "
+                    "a long click ID's spill-over (click_id_overflow)")
         return None
 
     def capture_one(self, scenario: Scenario, emit: Callable[[RunEvent], None],

@@ -134,7 +134,8 @@ class StepPlayer:
         args = step.args
         ad = played.ad_clicks.get(args.get("ad_click", ""))
         subs = dict(args.get("subs") or {})
-        taken = {self.profile.click_id_sub, self.profile.source_sub} & set(subs)
+        taken = {self.profile.click_id_sub, self.profile.source_sub,
+                 *self.profile.click_id_overflow} & set(subs)
         if taken:
             raise StepError(f"subs: {', '.join(sorted(taken))} is the profile's click-ID or "
                             "source slot")
