@@ -17,6 +17,7 @@ import yaml
 from conformance.errors import ConformanceError
 from conformance.paths import SCENARIOS
 from conformance.schemas import SchemaError, check
+from simulator import personas
 
 # Which earlier step kinds each reference field must name.
 REFERENCES = {
@@ -59,6 +60,7 @@ class Scenario:
     settings: dict[str, float] = field(default_factory=dict)
     timeout_s: float = 15.0
     path: Path | None = None
+    networks: list[str] = field(default_factory=list)
 
     @property
     def fault_platforms(self) -> set[str]:
@@ -168,7 +170,17 @@ def scenario_from_mapping(data: Any, source: str, stem: str | None = None) -> Sc
         doc_url=data.get("doc_url", ""),
         settings=dict(data.get("settings") or {}),
         timeout_s=float(data.get("timeout_s", 15.0)),
+        networks=_networks(data.get("networks") or [], source),
     )
+
+
+def _networks(names: list[str], source: str) -> list[str]:
+    known = personas.names()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ScenarioError(f"{source}: networks: unknown network {unknown[0]!r}; known: "
+                            f"{', '.join(known)}")
+    return list(names)
 
 
 def load_scenario(path: str | Path) -> Scenario:
