@@ -30,7 +30,7 @@ POSTBACK_QUERY = (
 def postback_query(layout: SubLayout = DEFAULT) -> str:
     """The bundled receivers' query (POSTBACK_QUERY) for the slots of `layout`."""
     event_id = f"&eid={{{layout.event_id_sub}}}" if layout.event_id_sub else ""
-    return (f"click_id={layout.click_id_macros}&source={{{layout.source_sub}}}"
+    return (f"{layout.click_id_query}&source={{{layout.source_sub}}}"
             "&payout={payout_amount}&currency={offer_currency}&txn={conversion_id}"
             f"&ts={{timestamp}}&ip={{user_ip}}&ua={{user_agent}}{event_id}")
 

