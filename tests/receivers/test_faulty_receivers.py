@@ -109,6 +109,8 @@ def bug_cases(ts: int, fbclid: str, gclid: str) -> dict[str, BugCase]:
         "datamanager_drops_long_gclid": BugCase(
             ({"source": "google-dm", "click_id": LONG_GCLID},), lambda s: len(s) == 0,
             platform="datamanager"),
+        # Impact's APPROVED compared with "approved": never forwarded
+        "status_case_sensitive": BugCase(({"status": "APPROVED"},), lambda s: len(s) == 0),
         # TUNE reads the answer body: anything but success=true; is a failed postback
         "plain_text_answer": BugCase(
             ({},), lambda answers: not answers[0].startswith("success=true;"), in_answer=True),
