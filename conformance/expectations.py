@@ -260,6 +260,10 @@ class Judge:
             seconds = event_seconds(event)
             ok = seconds is not None and abs(seconds - expected) <= self.ctx.setting(
                 "event_time_tolerance_s")
+        elif name == "user_agent":
+            expected, received = conversion.get("user_agent"), (event.get("user") or {}).get(
+                "user_agent")
+            ok = received == expected
         else:
             ad_click = (conversion.get("click") or {}).get("ad_click")
             if not ad_click:

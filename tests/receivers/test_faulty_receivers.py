@@ -109,6 +109,10 @@ def bug_cases(ts: int, fbclid: str, gclid: str) -> dict[str, BugCase]:
         "datamanager_drops_long_gclid": BugCase(
             ({"source": "google-dm", "click_id": LONG_GCLID},), lambda s: len(s) == 0,
             platform="datamanager"),
+        # a user agent decoded a second time: '+' becomes a space
+        "double_decoded": BugCase(
+            ({"ua": "Mozilla/5.0 [FBAN/FBIOS;FBLC/en_GB+fr_FR]"},),
+            lambda s: meta_event(s)["user_data"]["client_user_agent"].endswith("en_GB fr_FR]")),
         # Impact's APPROVED compared with "approved": never forwarded
         "status_case_sensitive": BugCase(({"status": "APPROVED"},), lambda s: len(s) == 0),
         # TUNE reads the answer body: anything but success=true; is a failed postback
