@@ -61,6 +61,7 @@ class Scenario:
     timeout_s: float = 15.0
     path: Path | None = None
     networks: list[str] = field(default_factory=list)
+    alone: bool = False
 
     @property
     def fault_platforms(self) -> set[str]:
@@ -171,6 +172,7 @@ def scenario_from_mapping(data: Any, source: str, stem: str | None = None) -> Sc
         settings=dict(data.get("settings") or {}),
         timeout_s=float(data.get("timeout_s", 15.0)),
         networks=_networks(data.get("networks") or [], source),
+        alone=bool(data.get("alone", False)),
     )
 
 

@@ -182,6 +182,12 @@ class StepPlayer:
             ago_seconds=ago,
         )
         self._remember(step.name, {**row, "click": click}, played)
+        if args.get("wait") and played.delivery_ids[step.name]:
+            self.client.wait_delivered(played.delivery_ids[step.name], self.delivery_timeout)
+
+    def _enable_postbacks(self, step: Step, played: Played) -> None:
+        """The partner fixes the endpoint and enables the disabled postbacks again."""
+        self.client.enable_postbacks()
 
     def _event(self, step: Step, played: Played) -> None:
         args = step.args
