@@ -47,5 +47,5 @@ def demo(
         process = ReceiverProcess(receiver_path(receiver), env)
         stack.callback(process.stop)
         receiver_url = process.start()
-        profile = profile_for(receiver_url, platforms).with_network(network)
+        profile = profile_for(receiver_url, platforms, network=network)
         yield from run(profile, chosen, RunOptions(sim_url=sim_url, workers=workers))

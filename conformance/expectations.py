@@ -20,6 +20,7 @@ from conformance.context import (
 )
 from conformance.findings import Finding, describe
 from conformance.pairing import mentions
+from conformance.retractions import retractions
 from conformance.rules.values import as_number, same_currency
 from conformance.scenario import Scenario
 from conformance.story import tell
@@ -202,6 +203,8 @@ class Judge:
                 "must not be sent again)",
                 expected=item["max_requests"], received=len(requests),
                 journal_ids=[e["id"] for e in requests])
+        if "retraction" in item:
+            yield from self._check_retraction(item["retraction"], label, conversion, pairs)
         for entry, event in pairs:
             for field_name in item.get("fields") or []:
                 finding = self._check_field(field_name, conversion, entry, event, platform)
@@ -227,6 +230,24 @@ class Judge:
                     journal_id=entry["id"], event_index=event.get("index"),
                     expected=wanted, received=status)
 
+    def _check_retraction(self, wanted: bool, label: str, conversion: dict[str, Any],
+                          pairs: list[Pair]) -> Iterator[Finding]:
+        order_ids = {str(ev["event_id"]) for _, ev in pairs if ev.get("event_id") not in (None, "")}
+        order_ids.add(str(conversion["conversion_id"]))
+        rejected = {e["id"]: rejected_rows(e) for e in self.ctx.journal
+                    if e.get("api") == "adjust"}
+        found = list(retractions(self.ctx.journal, order_ids, rejected))
+        taken = [entry["id"] for entry, _, accepted in found if accepted]
+        if len(taken) != (1 if wanted else 0):
+            want = ("exactly one accepted RETRACTION naming its orderId" if wanted
+                    else "no RETRACTION")
+            yield self.finding(
+                "SCN-RETRACTION", "google_ads",
+                f"conversion {label}: expected {want} (uploadConversionAdjustments), got "
+                f"{len(taken)} accepted of {len(found)} naming {', '.join(sorted(order_ids))}",
+                expected=want, received=len(taken),
+                journal_ids=sorted({entry["id"] for entry, _, _ in found}))
+
     def _check_field(self, name: str, conversion: dict[str, Any], entry: dict[str, Any],
                      event: dict[str, Any], platform: str) -> Finding | None:
         prefix = event.get("field_prefix") or "event"
@@ -244,6 +265,10 @@ class Judge:
             seconds = event_seconds(event)
             ok = seconds is not None and abs(seconds - expected) <= self.ctx.setting(
                 "event_time_tolerance_s")
+        elif name == "user_agent":
+            expected, received = conversion.get("user_agent"), (event.get("user") or {}).get(
+                "user_agent")
+            ok = received == expected
         else:
             ad_click = (conversion.get("click") or {}).get("ad_click")
             if not ad_click:

@@ -44,6 +44,7 @@ class Profile:
     postback_url: str
     platforms: dict[str, dict[str, str]]
     click_id_sub: str = "sub1"
+    click_id_overflow: tuple[str, ...] = ()
     source_sub: str | None = None
     event_id_sub: str | None = None
     sources: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
@@ -97,6 +98,8 @@ class Profile:
         return {
             "postback_url": self.postback_url,
             "click_id_sub": self.click_id_sub,
+            **({"click_id_overflow": list(self.click_id_overflow)}
+               if self.click_id_overflow else {}),
             "source_sub": self.source_sub,
             "event_id_sub": self.event_id_sub,
             "sources": dict(self.sources),
@@ -123,6 +126,11 @@ def profile_from_mapping(data: Any, source: str = "profile") -> Profile:
     event_id_sub = data.get("event_id_sub")
     if event_id_sub is not None and event_id_sub in (click_id_sub, source_sub):
         raise ProfileError(f"{source}: event_id_sub: must differ from click_id_sub and source_sub")
+    overflow = tuple(data.get("click_id_overflow") or ())
+    clash = sorted(set(overflow) & {click_id_sub, source_sub, event_id_sub})
+    if clash:
+        raise ProfileError(f"{source}: click_id_overflow: {', '.join(clash)} is also the "
+                           "click-ID, source or event-ID slot")
     try:
         network = personas.get(data.get("network")).name
     except personas.PersonaError as exc:
@@ -132,6 +140,7 @@ def profile_from_mapping(data: Any, source: str = "profile") -> Profile:
         postback_url=data["postback_url"],
         platforms={k: {kk: str(vv) for kk, vv in v.items()} for k, v in data["platforms"].items()},
         click_id_sub=click_id_sub,
+        click_id_overflow=overflow,
         source_sub=source_sub,
         event_id_sub=event_id_sub,
         sources=sources,

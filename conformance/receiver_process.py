@@ -16,6 +16,8 @@ from pathlib import Path
 
 from conformance.errors import ConformanceError
 from conformance.profile import Profile
+from conformance.sub_layout import DEFAULT, SubLayout, layout_for
+from simulator import personas
 
 LISTENING = re.compile(r"listening on (https?://\S+)")
 START_TIMEOUT_S = 15.0
@@ -23,6 +25,14 @@ POSTBACK_QUERY = (
     "click_id={sub1}&source={sub2}&payout={payout_amount}&currency={offer_currency}"
     "&txn={conversion_id}&ts={timestamp}&ip={user_ip}&ua={user_agent}&eid={sub3}"
 )
+
+
+def postback_query(layout: SubLayout = DEFAULT) -> str:
+    """The bundled receivers' query (POSTBACK_QUERY) for the slots of `layout`."""
+    event_id = f"&eid={{{layout.event_id_sub}}}" if layout.event_id_sub else ""
+    return (f"{layout.click_id_query}&source={{{layout.source_sub}}}"
+            "&payout={payout_amount}&currency={offer_currency}&txn={conversion_id}"
+            f"&ts={{timestamp}}&ip={{user_ip}}&ua={{user_agent}}{event_id}")
 
 
 class ReceiverStartError(ConformanceError, RuntimeError):
@@ -66,19 +76,31 @@ def default_platforms() -> dict[str, dict[str, str]]:
 
 
 def profile_for(receiver_url: str, platforms: dict[str, dict[str, str]] | None = None,
-                settle_seconds: float = 0.5) -> Profile:
-    """The profile matching a bundled receiver at `receiver_url` (click ID in sub1, source in
-    sub2, as ARCHITECTURE.md's receiver contract reads them)."""
-    from conformance.profile import profile_from_mapping
+                settle_seconds: float = 0.5, network: str | None = None) -> Profile:
+    """The profile matching a bundled receiver at `receiver_url`, postbacks sent by `network`
+    (default: the default persona): click ID in sub1, source in sub2, pixel event ID in sub3, as
+    ARCHITECTURE.md's receiver contract reads them, unless the network's Sub ID limits call for
+    another layout (conformance.sub_layout)."""
+    from conformance.profile import ProfileError, profile_from_mapping
 
-    return profile_from_mapping({
-        "postback_url": f"{receiver_url.rstrip('/')}/postback?{POSTBACK_QUERY}",
-        "click_id_sub": "sub1",
-        "source_sub": "sub2",
-        "event_id_sub": "sub3",
+    try:
+        persona = personas.get(network)
+    except personas.PersonaError as exc:
+        raise ProfileError(f"--network: {exc}") from None
+    layout = layout_for(persona)
+    data = {
+        "postback_url": f"{receiver_url.rstrip('/')}/postback?{postback_query(layout)}",
+        "click_id_sub": layout.click_id_sub,
+        "source_sub": layout.source_sub,
         "platforms": platforms or default_platforms(),
         "settle_seconds": settle_seconds,
-    }, source="demo profile")
+        "network": persona.name,
+    }
+    if layout.event_id_sub:
+        data["event_id_sub"] = layout.event_id_sub
+    if layout.click_id_overflow:
+        data["click_id_overflow"] = list(layout.click_id_overflow)
+    return profile_from_mapping(data, source="demo profile")
 
 
 def terminate(process: subprocess.Popen[str]) -> None:

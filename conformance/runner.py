@@ -232,7 +232,8 @@ def run_scenarios(
                                                 grpc_port=grpc_port))
 
 
-Claims = dict[str, bool]  # platform family -> held exclusively
+Claims = dict[str, bool]  # platform family (or the network's postback) -> held exclusively
+NETWORK_CLAIM = "network-postback"
 
 
 def claims_of(scenario: Scenario, platforms: set[str]) -> Claims:
@@ -245,6 +246,8 @@ def claims_of(scenario: Scenario, platforms: set[str]) -> Claims:
     claims = {family[p]: False for p in platforms}
     for platform in scenario.fault_platforms:
         claims[family[platform]] = True
+    # Every scenario's postbacks go through the network's one postback; `alone` holds it.
+    claims[NETWORK_CLAIM] = scenario.alone
     return claims
 
 
@@ -254,9 +257,10 @@ def conflict(a: Claims, b: Claims) -> bool:
 
 
 def by_priority(scenarios: list[Scenario]) -> list[Scenario]:
-    """Fault scenarios first (they stop traffic on their platform), then the longest: the
-    critical path then starts at once instead of ending the run with a serial tail."""
-    return sorted(scenarios, key=lambda s: (not s.fault_platforms, -len(s.steps)))
+    """Scenarios that run alone first, then fault scenarios (they stop traffic on their
+    platform), then the longest: the critical path then starts at once instead of ending the run
+    with a serial tail."""
+    return sorted(scenarios, key=lambda s: (not s.alone, not s.fault_platforms, -len(s.steps)))
 
 
 def _run_scheduled(

@@ -17,6 +17,7 @@ import yaml
 from conformance.errors import ConformanceError
 from conformance.paths import SCENARIOS
 from conformance.schemas import SchemaError, check
+from simulator import personas
 
 # Which earlier step kinds each reference field must name.
 REFERENCES = {
@@ -59,6 +60,8 @@ class Scenario:
     settings: dict[str, float] = field(default_factory=dict)
     timeout_s: float = 15.0
     path: Path | None = None
+    networks: list[str] = field(default_factory=list)
+    alone: bool = False
 
     @property
     def fault_platforms(self) -> set[str]:
@@ -69,6 +72,11 @@ class Scenario:
     def needs_event_id_sub(self) -> bool:
         """A browser pixel event is played: the profile must name the Sub ID carrying its ID."""
         return any(s.kind == "click" and s.args.get("pixel_event") for s in self.steps)
+
+    @property
+    def own_subs(self) -> set[str]:
+        """Sub ID slots the scenario's clicks fill themselves (`subs:`)."""
+        return {sub for s in self.steps if s.kind == "click" for sub in s.args.get("subs") or {}}
 
     def names(self, *kinds: str) -> list[str]:
         """Names created by steps of these kinds, in order."""
@@ -163,7 +171,18 @@ def scenario_from_mapping(data: Any, source: str, stem: str | None = None) -> Sc
         doc_url=data.get("doc_url", ""),
         settings=dict(data.get("settings") or {}),
         timeout_s=float(data.get("timeout_s", 15.0)),
+        networks=_networks(data.get("networks") or [], source),
+        alone=bool(data.get("alone", False)),
     )
+
+
+def _networks(names: list[str], source: str) -> list[str]:
+    known = personas.names()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ScenarioError(f"{source}: networks: unknown network {unknown[0]!r}; known: "
+                            f"{', '.join(known)}")
+    return list(names)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -21,6 +21,7 @@ from conformance.results import RunEvent, ScenarioResult, ScenarioStarted
 from conformance.scenario import Scenario
 from conformance.simclient import SimClient, SimulatorError
 from conformance.steps import Addresses, Played, StepError, StepPlayer
+from simulator import personas
 
 if TYPE_CHECKING:
     from conformance.runner import RunOptions
@@ -67,8 +68,16 @@ class ScenarioRunner:
         """Why the profile cannot run this scenario, or None."""
         if not self.platforms_of(scenario):
             return f"the profile lists none of {', '.join(scenario.platforms)}"
+        network = getattr(self.profile, "network", None) or personas.DEFAULT
+        if scenario.networks and network not in scenario.networks:
+            return (f"about {', '.join(scenario.networks)}'s postbacks; the run plays {network} "
+                    "(--network)")
         if scenario.needs_event_id_sub and not self.profile.event_id_sub:
             return "the profile names no event_id_sub (the Sub ID carrying the pixel's event ID)"
+        spill = scenario.own_subs & set(self.profile.click_id_overflow)
+        if spill:
+            return (f"the scenario fills {', '.join(sorted(spill))}, which the profile keeps for "
+                    "a long click ID's spill-over (click_id_overflow)")
         return None
 
     def capture_one(self, scenario: Scenario, emit: Callable[[RunEvent], None],

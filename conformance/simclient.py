@@ -128,6 +128,14 @@ class SimClient:
         """Move a conversion (pending -> approved -> reversed, or rejected)."""
         return self._call("PATCH", f"/conversions/{conversion_id}", json={"status": status})
 
+    def enable_postbacks(self) -> list[int]:
+        """Enable every postback the network disabled; returns their ids."""
+        disabled = [p["id"] for p in self._items(self._call("GET", "/postbacks"), "postbacks")
+                    if not p.get("enabled", True)]
+        for postback_id in disabled:
+            self._call("PATCH", f"/postbacks/{postback_id}", json={"enabled": True})
+        return disabled
+
     def delivery_ids(self, conversion: dict[str, Any]) -> list[int]:
         """The deliveries a conversion created (from its answer, else by a lookup)."""
         if "delivery_ids" in conversion:

@@ -134,7 +134,8 @@ class StepPlayer:
         args = step.args
         ad = played.ad_clicks.get(args.get("ad_click", ""))
         subs = dict(args.get("subs") or {})
-        taken = {self.profile.click_id_sub, self.profile.source_sub} & set(subs)
+        taken = {self.profile.click_id_sub, self.profile.source_sub,
+                 *self.profile.click_id_overflow} & set(subs)
         if taken:
             raise StepError(f"subs: {', '.join(sorted(taken))} is the profile's click-ID or "
                             "source slot")
@@ -181,6 +182,12 @@ class StepPlayer:
             ago_seconds=ago,
         )
         self._remember(step.name, {**row, "click": click}, played)
+        if args.get("wait") and played.delivery_ids[step.name]:
+            self.client.wait_delivered(played.delivery_ids[step.name], self.delivery_timeout)
+
+    def _enable_postbacks(self, step: Step, played: Played) -> None:
+        """The partner fixes the endpoint and enables the disabled postbacks again."""
+        self.client.enable_postbacks()
 
     def _event(self, step: Step, played: Played) -> None:
         args = step.args

@@ -16,6 +16,7 @@ from conformance.rules import (
     families,
     google_ads,
     meta,
+    network_answer,
     pixel_dedup,
     postback,
     retries,
@@ -36,7 +37,7 @@ __all__ = [
 
 DEFAULT_REGISTRY = Registry.from_modules(
     families, meta, tiktok, google_ads, datamanager, postback, destination, retries,
-    pixel_dedup,
+    pixel_dedup, network_answer,
 )
 
 

@@ -26,6 +26,8 @@ GADS_REQUEST = f"{_GADS}/reference/rpc/v23/UploadClickConversionsRequest"
 GADS_UPLOAD = f"{_GADS}/docs/conversions/upload-clicks"
 GADS_ADJUSTMENTS = f"{_GADS}/docs/conversions/upload-adjustments"
 GADS_RESTATEMENT = f"{_GADS}/reference/rpc/v23/RestatementValue"
+TUNE_POSTBACK = ("https://support.tune.com/hc/en-us/articles/"
+                 "4413247665431-Receiving-Conversions-via-Postback-URL")
 DM_EVENT = f"{_DM}/Event"
 DM_INGEST = f"{_DM}/events/ingest"
 

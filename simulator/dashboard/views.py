@@ -8,12 +8,13 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from simulator import personas
 from simulator.clock import parse_iso
 from simulator.dashboard import inspector
 from simulator.dashboard.runs import EXTENSION_KEY as RUNS_KEY
 from simulator.dashboard.runs import Runs
 from simulator.errors import ApiError, not_found
-from simulator.macros import MACROS, SUB_IDS
+from simulator.macros import SUB_IDS
 from simulator.network.clicks import list_clicks
 from simulator.network.deliveries import list_deliveries
 from simulator.network.offers import list_offers
@@ -79,11 +80,18 @@ def overview() -> ResponseReturnValue:
 
 @bp.get("/advanced/postbacks")
 def postbacks() -> ResponseReturnValue:
+    """The global postback; the macro picker speaks its network (or `?network=`)."""
     store = services().store
     saved = list_postbacks(store)
     current = next((p for p in saved if p["offer_id"] is None), saved[0] if saved else None)
-    return render_template("postbacks.html", macros=MACROS, postback=current, saved=saved,
-                           offers=list_offers(store), sub_ids=SUB_IDS)
+    try:
+        persona = personas.get(request.args.get("network") or (current or {}).get("network"))
+    except personas.PersonaError:
+        abort(404)
+    return render_template("postbacks.html", macros=persona.as_dict()["macros"],
+                           persona=persona, networks=personas.all_personas().values(),
+                           postback=current, saved=saved, offers=list_offers(store),
+                           sub_ids=SUB_IDS)
 
 
 @bp.get("/links")

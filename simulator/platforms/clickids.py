@@ -16,6 +16,7 @@ from simulator.store import Row, Store
 B64URL = string.ascii_letters + string.digits + "-_"
 KIND_BY_PLATFORM = {"meta": "fbclid", "tiktok": "ttclid", "google": "gclid"}
 VARIANTS = ("normal", "aem", "short", "long")
+LONGEST = 256  # a "long" ttclid: "E.C.P." and 250 characters; no other kind is longer
 
 
 def _chars(rng: random.Random, n: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from conformance.paths import PROFILES
 from conformance.profile import load_profile
 from conformance.results import RunEvent, ScenarioFinished, ScenarioResult
 from conformance.runner import (
+    NETWORK_CLAIM,
     RunOptions,
     _run_scheduled,
     by_priority,
@@ -96,7 +98,19 @@ def run_all(recorder: Recorder, scheduled: list[tuple[Scenario, dict[str, bool]]
 def test_a_scenario_claims_its_platform_families_exclusive_where_it_arms_faults(
     platforms: list[str], fault: str | None, claims: dict[str, bool]
 ) -> None:
-    assert claims_of(scenario("s", platforms, fault), set(platforms)) == claims
+    assert claims_of(scenario("s", platforms, fault), set(platforms)) == {
+        **claims, NETWORK_CLAIM: False}
+
+
+def test_a_scenario_that_runs_alone_starts_first_and_conflicts_with_every_other() -> None:
+    alone = replace(scenario("alone", ["google_ads"]), alone=True)
+    others = [scenario(f"s{n}", [platform]) for n, platform in
+              enumerate(["meta", "tiktok", "datamanager", "meta"])]
+
+    assert by_priority([*others, alone])[0] is alone
+    (_, held), *rest = jobs(alone, *others)
+    assert all(conflict(held, claims) for _, claims in rest)
+    assert not any(conflict(a, b) for (_, a) in rest for (_, b) in rest)  # readers share
 
 
 @pytest.mark.parametrize(

@@ -115,3 +115,22 @@ def test_select_by_id_and_tag_and_refuse_unknown_ids() -> None:
     assert select(catalogue) == catalogue
     with pytest.raises(ScenarioError, match="unknown scenario id"):
         select(catalogue, ids=["no-such-scenario"])
+
+
+def test_networks_names_known_personas_only(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, "sample", valid(networks=["impact"])))
+    assert scenario.networks == ["impact"]
+    with pytest.raises(ScenarioError, match="networks: unknown network 'voluum'"):
+        load_scenario(write(tmp_path, "sample", valid(networks=["voluum"])))
+
+
+def test_a_scenario_about_other_networks_is_skipped_with_the_reason() -> None:
+    from conformance.receiver_process import profile_for
+    from conformance.scenario_runner import ScenarioRunner
+
+    scenario = next(s for s in load_catalogue() if s.id == "reversed-google-retraction")
+    runner = ScenarioRunner.__new__(ScenarioRunner)
+    runner.profile = profile_for("http://127.0.0.1:9", network="tune")
+    assert "the run plays tune" in (runner.skip_reason(scenario) or "")
+    runner.profile = profile_for("http://127.0.0.1:9", network="impact")
+    assert runner.skip_reason(scenario) is None

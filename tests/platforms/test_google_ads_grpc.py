@@ -102,13 +102,19 @@ def conversion(client: GoogleAdsClient, gclid: str, when: datetime | None = None
     return row
 
 
-def upload(client: GoogleAdsClient, *rows: Any, partial_failure: bool = True) -> Any:
-    request = client.get_type("UploadClickConversionsRequest")
+def call(client: GoogleAdsClient, service: str, method: str, rows_field: str, rows: tuple,
+         partial_failure: bool = True) -> Any:
+    """One Upload* call through the library: its request type, rows and partial_failure."""
+    request = client.get_type("".join(w.title() for w in method.split("_")) + "Request")
     request.customer_id = CUSTOMER
-    request.conversions.extend(rows)
+    getattr(request, rows_field).extend(rows)
     request.partial_failure = partial_failure
-    service = client.get_service("ConversionUploadService")
-    return service.upload_click_conversions(request=request, timeout=10)
+    return getattr(client.get_service(service), method)(request=request, timeout=10)
+
+
+def upload(client: GoogleAdsClient, *rows: Any, partial_failure: bool = True) -> Any:
+    return call(client, "ConversionUploadService", "upload_click_conversions", "conversions",
+                rows, partial_failure)
 
 
 def row_errors(client: GoogleAdsClient, response: Any) -> list[tuple[str, str]]:
@@ -317,3 +323,63 @@ def test_without_the_grpc_extra_serve_gets_a_one_line_hint(monkeypatch: pytest.M
 
     assert google_ads_grpc.missing() == google_ads_grpc.HINT
     assert "pip install 'postback-sim[grpc]'" in google_ads_grpc.HINT
+
+
+def adjust(client: GoogleAdsClient, order_id: str, kind: str = "RETRACTION") -> Any:
+    row = client.get_type("ConversionAdjustment")
+    row.conversion_action = ACTION
+    row.order_id = order_id
+    row.adjustment_type = client.enums.ConversionAdjustmentTypeEnum[kind]
+    row.adjustment_date_time = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
+    return call(client, "ConversionAdjustmentUploadService", "upload_conversion_adjustments",
+                "conversion_adjustments", (row,))
+
+
+def adjustment_errors(client: GoogleAdsClient, response: Any) -> list[tuple[str, str]]:
+    failure_type = type(client.get_type("GoogleAdsFailure"))
+    return [(error.error_code.conversion_adjustment_upload_error.name,
+             ".".join(f"{e.field_name}[{e.index}]" if "index" in e else e.field_name
+                      for e in error.location.field_path_elements))
+            for detail in response.partial_failure_error.details
+            for error in failure_type.deserialize(detail.value).errors]
+
+
+@pytest.mark.parametrize("version", library_versions())
+def test_every_version_retracts_an_uploaded_conversion_journaled_as_adjust(
+    mock: Mock, version: str
+) -> None:
+    client = mock.client(version)
+    a_day_ago = datetime.fromtimestamp(datetime.now(UTC).timestamp() - 30 * 3600, UTC)
+    upload(client, conversion(client, mock.gclid(40), a_day_ago, order_id=f"retract-{version}"))
+
+    response = adjust(client, f"retract-{version}")
+
+    assert not response.partial_failure_error.code
+    assert response.results[0].order_id == f"retract-{version}"
+    assert response.results[0].adjustment_type.name == "RETRACTION"
+    entry = mock.last_entry()
+    assert entry["api"] == "adjust"
+    assert entry["path"] == (f"/google.ads.googleads.{version}.services."
+                             "ConversionAdjustmentUploadService/UploadConversionAdjustments")
+    assert (entry["status"], entry["accepted"]) == (200, True)
+    assert entry["events"][0]["event_id"] == f"retract-{version}"
+    assert json.loads(entry["body"])["conversionAdjustments"][0]["adjustmentType"] == "RETRACTION"
+
+
+def test_adjustment_row_errors_come_back_as_a_partial_failure_the_library_decodes(
+    mock: Mock,
+) -> None:
+    client = mock.client()
+    upload(client, conversion(client, mock.gclid(), order_id="too-fresh"))
+    a_day_ago = datetime.fromtimestamp(datetime.now(UTC).timestamp() - 30 * 3600, UTC)
+    upload(client, conversion(client, mock.gclid(40), a_day_ago, order_id="twice"))
+    adjust(client, "twice")
+
+    for order_id, name in [("never-uploaded", "CONVERSION_NOT_FOUND"),
+                           ("too-fresh", "TOO_RECENT_CONVERSION"),
+                           ("twice", "CONVERSION_ALREADY_RETRACTED")]:
+        response = adjust(client, order_id)
+        assert response.partial_failure_error.code == 3, order_id
+        assert adjustment_errors(client, response) == [
+            (name, "conversion_adjustments[0].order_id")]
+        assert not response.results[0].order_id  # `{}` for the failed row

@@ -9,7 +9,7 @@ from pathlib import Path
 import google.ads.googleads as googleads
 import pytest
 
-from simulator.platforms import google_ads_rows
+from simulator.platforms import google_ads_adjust, google_ads_rows
 from simulator.platforms.google_ads_grpc import messages
 
 VERSIONS = sorted(p.name for p in Path(googleads.__file__).parent.iterdir()
@@ -21,6 +21,12 @@ MIRRORED = [
     ("services.types.conversion_upload_service", "ClickConversion"),
     ("services.types.conversion_upload_service", "ClickConversionResult"),
     ("services.types.conversion_upload_service", "CustomVariable"),
+    ("services.types.conversion_adjustment_upload_service", "UploadConversionAdjustmentsRequest"),
+    ("services.types.conversion_adjustment_upload_service", "UploadConversionAdjustmentsResponse"),
+    ("services.types.conversion_adjustment_upload_service", "ConversionAdjustment"),
+    ("services.types.conversion_adjustment_upload_service", "ConversionAdjustmentResult"),
+    ("services.types.conversion_adjustment_upload_service", "GclidDateTimePair"),
+    ("services.types.conversion_adjustment_upload_service", "RestatementValue"),
     ("common.types.offline_user_data", "UserIdentifier"),
     ("common.types.consent", "Consent"),
     ("errors.types.errors", "GoogleAdsFailure"),
@@ -64,7 +70,8 @@ def test_every_error_the_mock_sends_exists_in_every_version(version: str) -> Non
             "request_error": {"DEVELOPER_TOKEN_PARAMETER_MISSING", "RESOURCE_NAME_MALFORMED",
                               "INVALID_CUSTOMER_ID"},
             "partial_failure_error": {"PARTIAL_FAILURE_MODE_REQUIRED"},
-            "field_error": {"REQUIRED"}}
+            "field_error": {"REQUIRED"},
+            "conversion_adjustment_upload_error": set(google_ads_adjust.MESSAGES)}
     for kind, names in sent.items():
         known = {v.name for v in codes[kind].enum_type.values}
         assert names <= known, f"{kind} in {version}: {sorted(names - known)}"

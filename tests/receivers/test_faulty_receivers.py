@@ -40,6 +40,8 @@ class BugCase:
     # `quiet_s` more, so a retry that would come has come.
     wait_for: int = 0
     quiet_s: float = 0.0
+    # The bug is in the postback's answer: shows_bug reads the answer bodies instead.
+    in_answer: bool = False
 
 
 LATE = str(int(time.time()) - 8 * 86400)
@@ -107,6 +109,22 @@ def bug_cases(ts: int, fbclid: str, gclid: str) -> dict[str, BugCase]:
         "datamanager_drops_long_gclid": BugCase(
             ({"source": "google-dm", "click_id": LONG_GCLID},), lambda s: len(s) == 0,
             platform="datamanager"),
+        # a postback without click ID answered 400 (Everflow counts each as a failure)
+        "rejects_organic": BugCase(({"click_id": ""},), lambda answers: answers[0] == 400,
+                                   in_answer=True),
+        # a user agent decoded a second time: '+' becomes a space
+        "double_decoded": BugCase(
+            ({"ua": "Mozilla/5.0 [FBAN/FBIOS;FBLC/en_GB+fr_FR]"},),
+            lambda s: meta_event(s)["user_data"]["client_user_agent"].endswith("en_GB fr_FR]")),
+        # Impact's APPROVED compared with "approved": never forwarded
+        "status_case_sensitive": BugCase(({"status": "APPROVED"},), lambda s: len(s) == 0),
+        # TUNE reads the answer body: anything but success=true; is a failed postback
+        "plain_text_answer": BugCase(
+            ({},), lambda answers: not answers[0].startswith("success=true;"), in_answer=True),
+        # CAKE's spill-over: the click ID in two click_id pieces, only the first one kept
+        "first_click_id_piece": BugCase(
+            ({"click_id": [fbclid[:30], fbclid[30:]]},),
+            lambda s: meta_event(s)["user_data"]["fbc"].endswith(f".{fbclid[:30]}")),
         # a reversal (Impact's {Status}) uploaded as a new sale
         "reversal_as_sale": BugCase(({"status": "REVERSED"},), lambda s: len(s) > 0),
     }
@@ -119,8 +137,15 @@ def bugs(rig: Any) -> dict[str, BugCase]:
 
 def provoke(receiver: Any, capture: Any, case: BugCase) -> list[Any]:
     capture.script(case.platform, *case.script)
+    answers = []
     for overrides in case.postbacks:
-        assert receiver.send(**overrides).status_code == 200
+        answer = receiver.send(**overrides)
+        if case.in_answer:
+            answers.append(answer.status_code if answer.status_code != 200 else answer.text)
+            continue
+        assert answer.status_code == 200
+    if case.in_answer:
+        return answers
     deadline = time.monotonic() + 10
     while len(capture.requests(case.platform)) < case.wait_for and time.monotonic() < deadline:
         time.sleep(0.05)

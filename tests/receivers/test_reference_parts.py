@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from types import ModuleType
 
@@ -65,3 +66,51 @@ def test_settings_default_to_the_local_simulator_and_read_the_environment(
     )
     assert (custom.port, custom.tiktok_base_url, custom.google_ads_customer_id) == (
         0, "http://sim:8000/tiktok", "1234567890")
+
+
+def _google(receiver_module: ModuleType, monkeypatch, results: list[dict]) -> list[tuple]:
+    """Route the receiver's POSTs to a fake Google that answers each with the next results."""
+    sent: list[tuple] = []
+
+    def post(url: str, **kwargs: object) -> requests.Response:
+        sent.append((url.rsplit(":", 1)[-1], kwargs["json"]))
+        answer = requests.Response()
+        answer.status_code = 200
+        answer._content = json.dumps({"results": [results.pop(0)]}).encode()
+        return answer
+
+    monkeypatch.setattr(receiver_module.requests, "post", post)
+    return sent
+
+
+def _postback(receiver_module: ModuleType, status: str):
+    return receiver_module.parse_postback({
+        "click_id": ["Cj0KCQ-gclid-1"], "source": ["google"], "payout": ["5"],
+        "currency": ["USD"], "txn": ["conv-9"], "ts": ["1700000000"], "status": [status]})
+
+
+@pytest.mark.parametrize("reversal", ["REVERSED", "rejected"], ids=["impact", "keitaro"])
+def test_a_reversal_of_an_uploaded_google_conversion_is_one_retraction_by_order_id(
+    receiver_module: ModuleType, monkeypatch, reversal: str
+) -> None:
+    sent = _google(receiver_module, monkeypatch, [{"orderId": "conv-9"}, {"orderId": "conv-9"}])
+    receiver = receiver_module.Receiver(receiver_module.Settings(), clock=lambda: 1700003600.0,
+                                        log=lambda _: None)
+    receiver.handle(_postback(receiver_module, "APPROVED"))
+    receiver.handle(_postback(receiver_module, reversal))
+    assert [kind for kind, _ in sent] == ["uploadClickConversions", "uploadConversionAdjustments"]
+    (adjustment,) = sent[1][1]["conversionAdjustments"]
+    assert adjustment["adjustmentType"] == "RETRACTION"
+    assert adjustment["orderId"] == sent[0][1]["conversions"][0]["orderId"] == "conv-9"
+    assert adjustment["adjustmentDateTime"] == "2023-11-14 23:13:20+00:00"
+    assert sent[1][1]["partialFailure"] is True
+
+
+def test_a_reversal_google_never_accepted_is_not_retracted(
+    receiver_module: ModuleType, monkeypatch
+) -> None:
+    sent = _google(receiver_module, monkeypatch, [{}])  # the upload's row failed
+    receiver = receiver_module.Receiver(receiver_module.Settings(), log=lambda _: None)
+    receiver.handle(_postback(receiver_module, "APPROVED"))
+    receiver.handle(_postback(receiver_module, "REVERSED"))
+    assert [kind for kind, _ in sent] == ["uploadClickConversions"]

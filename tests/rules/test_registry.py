@@ -16,7 +16,7 @@ STABLE_IDS = (
     + [f"TIKTOK-{n:03d}" for n in range(1, 18)]
     + [f"GADS-{n:03d}" for n in range(1, 13)]
     + [f"DM-{n:03d}" for n in range(1, 12)]
-    + ["PB-001", "PB-002", "RETRY-001"]
+    + ["PB-001", "PB-002", "PB-003", "RETRY-001"]
 )
 
 

@@ -184,6 +184,12 @@ def plant_early_retry(s) -> None:
     s.send("google_ads", conversion, ts=s.NOW + 0.2)
 
 
+def plant_plain_answer_to_tune(s) -> None:
+    with_profile(s, network="tune")
+    s.ctx.deliveries.append({"id": 1, "conversion_id": 1, "attempts": [
+        {"number": 1, "status_code": 200, "response_body": "OK"}]})
+
+
 def plant_meta_late_sent_as_now(s) -> None:
     ad = s.ad_click("meta", ts=s.NOW - 9 * DAY)
     s.send("meta", s.conversion(s.click(ad, ts=s.NOW - 9 * DAY), ts=s.NOW - 8 * DAY),
@@ -221,6 +227,7 @@ CASES = [
     ("DM-011", plant_other_datamanager_account, "destinations[0].operatingAccount.accountId",
      "'555'"),
     ("RETRY-001", plant_early_retry, "retry", "0.20 s later"),
+    ("PB-003", plant_plain_answer_to_tune, "postback 1 attempt 1: answer body", "'OK'"),
     ("META-022", plant_meta_late_sent_as_now, "data[0].event_time", "8.0 days"),
     ("META-021", pixel_reported("meta", "Purchase"), "data[0].event_id", "'px-1'"),
     ("TIKTOK-015", pixel_reported("tiktok", "CompletePayment"), "data[0].event_id", "'px-1'"),

@@ -1,5 +1,6 @@
-/* Advanced > Postbacks: macro picker (button and "{" shortcut), validation as you type, save,
-   and a test conversion followed to its final delivery. */
+/* Advanced > Postbacks: the network (its macros fill the picker), macro picker (button and "{"
+   shortcut), validation as you type, save, enabling a disabled postback, and a test conversion
+   followed to its final delivery. */
 "use strict";
 
 (() => {
@@ -15,6 +16,20 @@
   const saveStatus = document.getElementById("save-status");
   const options = Array.from(list.querySelectorAll("[role=option]"));
   const testSubs = Array.from(document.querySelectorAll("#test-subs input"));
+  const network = document.getElementById("network");
+
+  /* Another network: reload with its macros in the picker, keeping the URL being typed. */
+  network.addEventListener("change", () => {
+    sessionStorage.setItem("postback-draft", input.value);
+    const params = new URLSearchParams(location.search);
+    params.set("network", network.value);
+    location.search = params.toString();
+  });
+  const draft = sessionStorage.getItem("postback-draft");
+  if (draft !== null) {
+    sessionStorage.removeItem("postback-draft");
+    input.value = draft;
+  }
 
   /* Where the macro goes: the selection when the picker opened; `brace` is the typed "{". */
   let target = null;
@@ -121,7 +136,7 @@
     const url = input.value;
     const ticket = ++validated;
     if (!url) { showProblems([], []); return; }
-    const result = await api("POST", "/api/postbacks/validate", { url });
+    const result = await api("POST", "/api/postbacks/validate", { url, network: network.value });
     if (ticket !== validated) return; // a newer keystroke already asked
     const data = (result.data && (result.data.error || result.data)) || {};
     if (Array.isArray(data.errors) || Array.isArray(data.warnings)) {
@@ -136,10 +151,11 @@
     event.preventDefault();
     const id = form.dataset.postbackId;
     saveStatus.textContent = "Saving…";
+    const fields = { url: input.value, network: network.value };
     let result = id
-      ? await api("PATCH", "/api/postbacks/" + id, { url: input.value })
-      : await api("POST", "/api/postbacks", { url: input.value });
-    if (id && result.status === 405) result = await api("PUT", "/api/postbacks/" + id, { url: input.value });
+      ? await api("PATCH", "/api/postbacks/" + id, fields)
+      : await api("POST", "/api/postbacks", fields);
+    if (id && result.status === 405) result = await api("PUT", "/api/postbacks/" + id, fields);
     if (!result.ok) {
       saveStatus.textContent = "Not saved: " + errorText(result);
       saveStatus.className = "error";
@@ -153,6 +169,21 @@
     saveStatus.className = "ok";
     showProblems([], result.data.warnings || []);
   });
+
+  const enableButton = document.getElementById("enable-postback");
+  if (enableButton) {
+    enableButton.addEventListener("click", async () => {
+      const status = document.getElementById("enable-status");
+      const result = await api("PATCH", "/api/postbacks/" + form.dataset.postbackId, { enabled: true });
+      if (!result.ok) {
+        status.textContent = "Not enabled: " + errorText(result);
+        status.className = "error";
+        return;
+      }
+      document.getElementById("postback-disabled").innerHTML =
+        '<p class="ok" role="status">Postback ' + esc(result.data.id) + " is enabled again.</p>";
+    });
+  }
 
   const fireButton = document.getElementById("fire-test");
   const testResult = document.getElementById("test-result");

@@ -1,8 +1,11 @@
-"""ConversionUploadService.UploadClickConversions over gRPC, answered by the REST mock's logic.
+"""ConversionUploadService.UploadClickConversions and
+ConversionAdjustmentUploadService.UploadConversionAdjustments over gRPC, answered by the REST
+mock's logic.
 
 The request is decoded with the subset's messages and read as its proto3 JSON, which is exactly
-the REST body (`google_ads_upload.handle`): the same auth checks, row errors, attribution and
-journal. The answer goes back the way the real API sends it [official: Google Ads API
+the REST body (`google_ads_upload.handle`, `google_ads_adjust.handle`): the same auth checks, row
+errors, attribution and journal (api `grpc-upload` for uploads, `adjust` for adjustments, as over
+REST). The answer goes back the way the real API sends it [official: Google Ads API
 "Partial failures" and "Handle errors"]:
 - rows that failed: `partial_failure_error` (google.rpc.Status, code 3) whose details hold a
   GoogleAdsFailure packed as Any, with `{}` results for the failed rows;
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -23,14 +28,38 @@ from flask import Flask
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
-from simulator.platforms import faults, google_ads_upload, google_errors, journal
+from simulator.platforms import (
+    faults,
+    google_ads_adjust,
+    google_ads_upload,
+    google_errors,
+    journal,
+)
 from simulator.platforms.google_ads_grpc import messages
+from simulator.platforms.google_answer import Outcome
 from simulator.services import EXTENSION_KEY, Services
 
-METHOD = re.compile(
-    r"/google\.ads\.googleads\.(v\d+)\.services\.ConversionUploadService/UploadClickConversions"
-)
-API = "grpc-upload"
+METHOD = re.compile(r"/google\.ads\.googleads\.(v\d+)\.services\.(\w+/\w+)")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One served RPC: its messages (names in the subset), the REST logic, the journal's api."""
+
+    request: str
+    response: str
+    handle: Callable[..., Outcome]
+    api: str
+
+
+METHODS = {
+    "ConversionUploadService/UploadClickConversions": Method(
+        "UploadClickConversionsRequest", "UploadClickConversionsResponse",
+        google_ads_upload.handle, "grpc-upload"),
+    "ConversionAdjustmentUploadService/UploadConversionAdjustments": Method(
+        "UploadConversionAdjustmentsRequest", "UploadConversionAdjustmentsResponse",
+        google_ads_adjust.handle, "adjust"),
+}
 
 
 def grpc_code(http_status: int) -> grpc.StatusCode:
@@ -50,9 +79,10 @@ def _packed_failure(version: str, failure: dict[str, Any]) -> tuple[bytes, Any]:
     return raw, packed
 
 
-def response_bytes(version: str, body: dict[str, Any]) -> bytes:
-    """A 200's JSON body (results, partialFailureError, jobId) as UploadClickConversionsResponse."""
-    response = messages.response_class()()
+def response_bytes(version: str, body: dict[str, Any],
+                   response_name: str = "UploadClickConversionsResponse") -> bytes:
+    """A 200's JSON body (results, partialFailureError, jobId) as the method's response."""
+    response = messages.message(f"{messages.PACKAGE}.services.{response_name}")()
     json_format.ParseDict({k: v for k, v in body.items() if k != "partialFailureError"},
                           response, ignore_unknown_fields=True)
     partial = body.get("partialFailureError")
@@ -87,37 +117,39 @@ def error_trailers(version: str, error: dict[str, Any],
 
 
 class UploadService(grpc.GenericRpcHandler):
-    """Routes every version's UploadClickConversions to `upload`; other methods are
-    UNIMPLEMENTED, as a method the server does not serve."""
+    """Routes every version's METHODS to `upload`; other methods are UNIMPLEMENTED, as a method
+    the server does not serve."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> Any:
         match = METHOD.fullmatch(handler_call_details.method)
-        if not match:
+        if not match or match.group(2) not in METHODS:
             return None
-        version = match.group(1)
+        version, method = match.group(1), METHODS[match.group(2)]
         return grpc.unary_unary_rpc_method_handler(
-            lambda request, context: self.upload(version, request, context))
+            lambda request, context: self.upload(version, request, context, method))
 
-    def upload(self, version: str, request: bytes, context: grpc.ServicerContext) -> bytes:
+    def upload(self, version: str, request: bytes, context: grpc.ServicerContext,
+               method: Method) -> bytes:
         svc: Services = self.app.extensions[EXTENSION_KEY]
-        call = Call(svc, version, context, request)
+        call = Call(svc, version, context, request, method)
         return call.answer()
 
 
 class Call:
-    """One UploadClickConversions call: decode, play a fault or handle, journal, answer."""
+    """One call of a served method: decode, play a fault or handle, journal, answer."""
 
     def __init__(self, svc: Services, version: str, context: grpc.ServicerContext,
-                 request: bytes) -> None:
+                 request: bytes, method: Method) -> None:
         self.svc = svc
         self.version = version
         self.context = context
         self.request = request
-        self.path = (f"/google.ads.googleads.{version}.services.ConversionUploadService/"
-                     "UploadClickConversions")
+        self.method = method
+        name = next(k for k, v in METHODS.items() if v is method)
+        self.path = f"/google.ads.googleads.{version}.services.{name}"
         # Binary (-bin) metadata is bytes; the journal keeps the text entries, as HTTP headers.
         self.metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
         self.body = ""
@@ -126,7 +158,8 @@ class Call:
 
     def record(self, status: int, response: Any, **outcome: Any) -> None:
         journal.record(
-            self.svc.store, self.svc.clock, platform="google_ads", api=API, method="POST",
+            self.svc.store, self.svc.clock, platform="google_ads", api=self.method.api,
+            method="POST",
             path=self.path, query={}, headers=self.metadata, body=self.body, status=status,
             response=response, fault=outcome.pop("fault", self.fault), **outcome,
         )
@@ -151,7 +184,8 @@ class Call:
 
     def decide(self) -> bytes:
         try:
-            decoded = messages.request_class().FromString(self.request)
+            decoded = messages.message(
+                f"{messages.PACKAGE}.services.{self.method.request}").FromString(self.request)
         except DecodeError as exc:
             self.body = self.request.hex()
             return self.fail(400, google_errors.rpc_error(400, f"Invalid request: {exc}"),
@@ -193,7 +227,7 @@ class Call:
             return self.fail(400, body, findings=[{"code": "INVALID_CUSTOMER_ID",
                                                    "field": "customer_id",
                                                    "message": "Customer ID is invalid."}])
-        outcome = google_ads_upload.handle(
+        outcome = self.method.handle(
             self.svc.store, self.svc.config, self.svc.clock.time(), version=self.version,
             customer_id=customer_id, headers=self.metadata, body_text=self.body,
         )
@@ -202,5 +236,5 @@ class Call:
         if outcome.status != 200:
             return self.fail(outcome.status, outcome.body, **journaled)
         self.record(outcome.status, outcome.body, **journaled)
-        return response_bytes(self.version, outcome.body)
+        return response_bytes(self.version, outcome.body, self.method.response)
 
