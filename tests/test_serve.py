@@ -59,6 +59,8 @@ class Served:
 
 @contextmanager
 def serve(db: str, port: int, *options: str) -> Iterator[Served]:
+    if "--grpc-port" not in options:  # never the default 8001, which another program may hold
+        options = (*options, "--grpc-port", str(free_port()))
     proc = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--db", db,
          *options],
@@ -107,7 +109,7 @@ def test_a_port_in_use_is_one_line_and_exit_2_not_a_retry_loop(tmp_path):
         port = taken.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port),
-             "--db", ":memory:"],
+             "--db", ":memory:", "--grpc-port", str(free_port())],
             cwd=ROOT, capture_output=True, text=True, timeout=START_S,
         )
     assert done.returncode == 2

@@ -99,7 +99,8 @@ def receiver() -> Iterator[Receiver]:
 def serve(db: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--db", str(db)],
+        [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--db", str(db),
+         "--grpc-port", str(free_port())],  # never the default 8001, which another may hold
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         start_new_session=True,
     )
