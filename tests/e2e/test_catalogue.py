@@ -126,7 +126,10 @@ def test_polyglot_receiver_passes_every_scenario_of_its_platform(receiver: str) 
     """No false alarm on a correct receiver whose shapes differ from the reference's."""
     needs_launcher(receiver_path(f"polyglot/{receiver}"))
     platform = POLYGLOT[receiver]
-    scenarios = [s for s in load_catalogue() if platform in s.platforms]
+    # The polyglot receivers read the default network's postbacks; scenarios about another
+    # network's dialect are for receivers that take that network's.
+    scenarios = [s for s in load_catalogue() if platform in s.platforms
+                 and (not s.networks or DEFAULT in s.networks)]
     results = [e.result for e in demo(receiver=f"polyglot/{receiver}", scenarios=scenarios,
                                       platforms={platform: default_platforms()[platform]})
                if isinstance(e, ScenarioFinished)]
