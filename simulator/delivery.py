@@ -5,9 +5,10 @@ and its answer into an attempt record is `simulator.sender`. The engine owns one
 asyncio loop, where everything happens in turn: a dispatcher claims due rows, `delivery_workers`
 tasks send them through the one aiohttp session, and a writer records each attempt row and the
 delivery's new state, as many as have finished in one transaction (a crash before that write loses
-the log line, never the postback: the lease expires and it is sent again). One thread, because
-handing rows and records between threads cost half the throughput in GIL hand-offs
-(docs/performance.md). Failed attempts may disable their postback (`simulator.deactivation`).
+the log line, never the postback: the lease expires and it is sent again). SQLite is called on the
+loop itself: handing rows and records to other threads cost more in thread wake-ups than the
+queries take (docs/performance.md). Failed attempts may disable their postback
+(`simulator.deactivation`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 # A lease covers waiting behind one in-flight send, the send itself (each bounded by the delivery
 # timeout) and this margin for the final write.
 LEASE_MARGIN_S = 10.0
+# The writer lets attempts gather this long: a transaction of 20 rows costs little more than one.
+WRITE_GATHER_S = 0.005
 
 
 class _Run:
@@ -51,7 +54,7 @@ class _Run:
         self.jobs: asyncio.Queue[Row | None] = asyncio.Queue()
         self.records: list[Record] = []
         self.poke = asyncio.Event()  # due work may have arrived
-        self.slot = asyncio.Event()  # a send finished
+        self.slot = asyncio.Event()  # the senders are down to their last claimed rows
         self.recorded = asyncio.Event()  # records wait to be written
         self.poked = False
         self.outstanding = 0  # claimed rows queued or being sent
@@ -61,10 +64,6 @@ class _Run:
         # A client with only a synchronous `send` (tests inject those) runs on threads.
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="delivery") if threaded \
             else None
-        # SQLite works with the GIL released: claims and writes run on their own threads, beside
-        # the sends, and a claim never queues behind a write.
-        self.claims = ThreadPoolExecutor(1, thread_name_prefix="delivery-claim")
-        self.db = ThreadPoolExecutor(1, thread_name_prefix="delivery-db")
         self.thread: threading.Thread | None = None
 
     def begin_stop(self, timeout: float) -> None:
@@ -84,10 +83,8 @@ class DeliveryEngine:
         self._queue = DeliveryQueue(store, 2 * config.delivery_timeout + LEASE_MARGIN_S)
         self._sender = Sender(http_client, clock, config)
         self._workers = max(1, int(config.delivery_workers))
-        # Claims run ahead of the senders by one row each, so a claim serves a batch of rows; the
-        # next claim starts while half a batch still waits, so no sender starves meanwhile.
+        # Claims run ahead of the senders by one row each, so a claim serves a batch of rows.
         self._capacity = 2 * self._workers
-        self._refill_at = self._capacity - max(1, self._workers // 2)
         self._cond = threading.Condition()  # notified after each write, for `wait_settled`
         self._lock = threading.Lock()
         self._run: _Run | None = None
@@ -222,8 +219,6 @@ class DeliveryEngine:
             run.loop.close()
             if run.executor is not None:
                 run.executor.shutdown(wait=False, cancel_futures=True)
-            run.claims.shutdown(wait=True)
-            run.db.shutdown(wait=True)
 
     async def _main(self, run: _Run) -> None:
         workers = [asyncio.create_task(self._work(run)) for _ in range(self._workers)]
@@ -236,7 +231,7 @@ class DeliveryEngine:
             row = run.jobs.get_nowait()
             if row is not None:
                 unsent.append(row)
-        await asyncio.get_running_loop().run_in_executor(run.db, self._queue.release, unsent)
+        self._queue.release(unsent)
         run.outstanding -= len(unsent)
         for _ in workers:
             run.jobs.put_nowait(None)
@@ -254,7 +249,7 @@ class DeliveryEngine:
             await aclose()
             await asyncio.sleep(0)  # the closed sockets' callbacks run before the loop ends
         # Gone: whatever lease it still holds (a send past the timeout) is free for others now.
-        await asyncio.get_running_loop().run_in_executor(run.db, self._queue.leave)
+        self._queue.leave()
 
     def _claim(self, limit: int) -> tuple[list[Row], float]:
         """Due rows (leased), or none and how long the dispatcher may sleep."""
@@ -267,16 +262,14 @@ class DeliveryEngine:
             return [], MAX_IDLE_S
 
     async def _dispatch_loop(self, run: _Run) -> None:
-        loop = asyncio.get_running_loop()
         while not run.stopping:
-            if run.outstanding > self._refill_at:
+            if run.outstanding > self._workers:
                 run.slot.clear()
                 await run.slot.wait()
                 continue
             run.poked = False
             run.poke.clear()
-            rows, idle = await loop.run_in_executor(run.claims, self._claim,
-                                                    self._capacity - run.outstanding)
+            rows, idle = self._claim(self._capacity - run.outstanding)
             if rows:
                 run.outstanding += len(rows)
                 for row in rows:
@@ -299,21 +292,22 @@ class DeliveryEngine:
                 log.exception("delivery %s: attempt failed to complete", row.get("id"))
             finally:
                 run.outstanding -= 1
-                run.slot.set()
+                if run.outstanding <= self._workers:  # the dispatcher waits for this, no sooner
+                    run.slot.set()
                 if record is not None:
                     run.records.append(record)
                     run.recorded.set()
 
     async def _write_loop(self, run: _Run) -> None:
-        """Write whatever finished since the last write, in one transaction (while it is
-        written, the next batch gathers)."""
-        loop = asyncio.get_running_loop()
+        """Write what finished within WRITE_GATHER_S, in one transaction."""
         while True:
             await run.recorded.wait()
+            if not run.closing and WRITE_GATHER_S:
+                await asyncio.sleep(WRITE_GATHER_S)
             run.recorded.clear()
             records, run.records = run.records, []
             if records:
-                await loop.run_in_executor(run.db, self._write, records)
+                self._write(records)
                 if any(r[2] == "retry" for r in records):
                     run.poke.set()
             if run.closing and not run.records:
@@ -331,15 +325,10 @@ class DeliveryEngine:
         last_prune = 0.0
         while True:
             await asyncio.sleep(HEARTBEAT_S)
-            prune = time.monotonic() - last_prune > 3600
-            if prune:
-                last_prune = time.monotonic()
-            await asyncio.get_running_loop().run_in_executor(run.db, self._beat, prune)
-
-    def _beat(self, prune: bool) -> None:
-        try:
-            self._queue.beat()
-            if prune:
-                self._queue.prune_engines()
-        except Exception:
-            log.exception("delivery heartbeat: could not record that this engine is alive")
+            try:
+                self._queue.beat()
+                if time.monotonic() - last_prune > 3600:
+                    last_prune = time.monotonic()
+                    self._queue.prune_engines()
+            except Exception:
+                log.exception("delivery heartbeat: could not record that this engine is alive")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, urlsplit
 
-if TYPE_CHECKING:  # imported on first use: aiohttp adds 0.2-0.4 s to every command's start-up
+if TYPE_CHECKING:  # imported by the first client: aiohttp adds 0.2-0.4 s to a command's start-up
     import aiohttp
     from yarl import URL
 
@@ -81,6 +81,9 @@ class AiohttpClient:
     """
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        import aiohttp  # noqa: F401  here, not on the first postback: that one has a deadline
+        import yarl  # noqa: F401
+
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
