@@ -77,7 +77,10 @@ class AiohttpClient:
     """aiohttp with one pooled keep-alive session per event loop; never raises.
 
     `timeout` bounds the whole attempt, connecting included. Cookies are never kept (each
-    postback stands alone), and the request goes out as the macros built it.
+    postback stands alone), and the request goes out as the macros built it. A GET whose
+    connection closes before any answer is sent once more at once, by aiohttp (RFC 9112 9.3.1),
+    as the hand-written client did for a reused connection the receiver had closed while idle;
+    unlike it, aiohttp also does so on a fresh connection (at least once either way).
     """
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
