@@ -1,7 +1,7 @@
 """Firing: the delivery engine sends N postbacks to an nginx sink, every attempt journaled,
 against a bare aiohttp loop sending the same URLs to the same sink in the same run.
 
-Target (issue 6): ours >= 0.6x the aiohttp loop's rate.
+Target (issue 13, was 0.6x in issue 6): ours >= 0.9x the aiohttp loop's rate.
 
     python benchmarks/bench_firing.py [--quick] [--count N] [--rounds R] [--workers W]
                                      [--side both|ours|peer] [--clients]
@@ -25,7 +25,7 @@ from nginx_sink import nginx_sink, sink_url
 from processes import run_benchmark, stop_on_sigterm, wait_until
 from stats import Series, fmt, paired_ratios, ratio, verdict
 
-TARGET = 0.6
+TARGET = 0.9
 POSTBACK_QUERY = ("click_id={sub1}&source={sub2}&payout={payout_amount}"
                   "&currency={offer_currency}&txn={conversion_id}&ts={timestamp}"
                   "&ip={user_ip}&ua={user_agent}")

@@ -62,7 +62,7 @@ def _threaded(urls: list[str], concurrency: int, make_sender: Callable[[], Calla
 
 
 def urllib3_threads(urls: list[str], concurrency: int) -> None:
-    """`concurrency` threads sharing one urllib3 PoolManager (the engine's client today)."""
+    """`concurrency` threads sharing one urllib3 PoolManager."""
     import urllib3
 
     pool = urllib3.PoolManager(maxsize=concurrency, retries=False)
@@ -100,17 +100,32 @@ def http_client_threads(urls: list[str], concurrency: int) -> None:
     _threaded(urls, concurrency, make)
 
 
-def keepalive_threads(urls: list[str], concurrency: int) -> None:
-    """`concurrency` threads sharing the delivery engine's own client, without the engine:
-    the ceiling of the engine's sends, so the rest of the gap is the engine's bookkeeping."""
-    from simulator.keepalive import KeepAliveClient
+async def _simulator_client(urls: list[str], concurrency: int) -> None:
+    from simulator.http_client import AiohttpClient
 
-    client = KeepAliveClient()
-    _threaded(urls, concurrency, lambda: lambda url: client.send("GET", url, timeout=10).status)
+    position = iter(urls)
+    client = AiohttpClient()
+
+    async def worker() -> None:
+        for url in position:
+            result = await client.fetch("GET", url, timeout=10)
+            if result.status != 200:
+                raise SendError(f"AiohttpClient: {result.status or result.error} from {url}")
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await client.aclose()
+
+
+def simulator_client_loop(urls: list[str], concurrency: int) -> None:
+    """The delivery engine's own client (`AiohttpClient.fetch`) on one loop, without the
+    engine: the ceiling of the engine's sends, so the rest of the gap is its bookkeeping."""
+    asyncio.run(_simulator_client(urls, concurrency))
 
 
 LOOPS: dict[str, Callable[[list[str], int], None]] = {
-    "simulator KeepAliveClient (threads)": keepalive_threads,
+    "simulator AiohttpClient (asyncio, 1 thread)": simulator_client_loop,
     "aiohttp (asyncio, 1 thread)": aiohttp_loop,
     "urllib3 (threads, shared pool)": urllib3_threads,
     "http.client (threads, keep-alive)": http_client_threads,

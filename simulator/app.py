@@ -13,9 +13,8 @@ from simulator.clock import Clock, SystemClock
 from simulator.config import SimConfig
 from simulator.delivery import DeliveryEngine
 from simulator.errors import register_error_handlers
-from simulator.http_client import HttpClient
+from simulator.http_client import AiohttpClient, HttpClient
 from simulator.json_provider import JsonProvider
-from simulator.keepalive import KeepAliveClient
 from simulator.platforms import http_errors as platform_errors
 from simulator.platforms.analyser import Analyser
 from simulator.services import EXTENSION_KEY, Services
@@ -54,7 +53,7 @@ def create_app(
     faker = Faker()
     if cfg.faker_seed is not None:
         faker.seed_instance(cfg.faker_seed)
-    engine = DeliveryEngine(store, clock, http_client or KeepAliveClient(), cfg)
+    engine = DeliveryEngine(store, clock, http_client or AiohttpClient(), cfg)
     analyser = Analyser(store, cfg)
     app.extensions[EXTENSION_KEY] = Services(
         config=cfg, store=store, clock=clock, faker=faker, delivery=engine, analyser=analyser
@@ -81,5 +80,8 @@ def shutdown(app: Flask) -> None:
     """Stop the delivery workers and close the database; pending work stays in SQLite."""
     svc: Services = app.extensions[EXTENSION_KEY]
     svc.delivery.stop()
+    close = getattr(svc.delivery.http_client, "close", None)
+    if callable(close):
+        close()  # the client's private loop, if a synchronous send (`run_due`) started it
     svc.analyser.stop()
     svc.store.close()

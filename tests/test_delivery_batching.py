@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from simulator import delivery as delivery_module
+from simulator import delivery_queue
 from simulator.clock import ManualClock, iso
 from simulator.config import testing_config
 from simulator.delivery import DeliveryEngine
@@ -77,7 +77,7 @@ def test_a_claimed_row_carries_only_what_a_send_needs(store, clock) -> None:
     engine = engine_for(store, clock, ScriptedClient())
     add_deliveries(store, clock, engine, 2)
 
-    rows = engine._claim(clock.time(), limit=-1)
+    rows = engine._queue.claim(clock.time(), limit=-1)
 
     assert [set(r) for r in rows] == [{"id", "method", "url", "body", "content_type", "attempts",
                                        "next_attempt_at", "lease_until", "retry_schedule"}] * 2
@@ -89,15 +89,16 @@ def test_a_claimed_row_carries_only_what_a_send_needs(store, clock) -> None:
 def test_a_batch_records_every_attempt_and_every_deliverys_new_state(
     store, clock, monkeypatch, chunk: int, update_from: bool
 ) -> None:
-    monkeypatch.setattr(delivery_module, "WRITE_CHUNK", chunk)
-    monkeypatch.setattr(delivery_module, "_UPDATE_FROM", update_from)
+    monkeypatch.setattr(delivery_queue, "WRITE_CHUNK", chunk)
+    monkeypatch.setattr(delivery_queue, "_UPDATE_FROM", update_from)
     client = ScriptedClient(HttpResult(200, body="ok"), HttpResult(500, body="boom"),
                             HttpResult(404, body="gone"), HttpResult(None, error="refused"),
                             HttpResult(204))
     engine = engine_for(store, clock, client)
     ids = add_deliveries(store, clock, engine, 5)
 
-    engine._write([engine._send(row) for row in engine._claim(clock.time(), limit=-1)])
+    rows = engine._queue.claim(clock.time(), limit=-1)
+    engine._queue.write([engine._sender.send(row) for row in rows], clock.time())
 
     states = [store.get("deliveries", i) for i in ids]
     assert [(d["status"], d["attempts"], d["last_status_code"], d["last_error"])
@@ -119,10 +120,10 @@ def test_an_attempt_whose_lease_was_taken_over_is_logged_but_leaves_the_new_owne
 ) -> None:
     engine = engine_for(store, clock, ScriptedClient(HttpResult(500, body="boom")))
     first, second = add_deliveries(store, clock, engine, 2)
-    records = [engine._send(row) for row in engine._claim(clock.time(), limit=-1)]
+    records = [engine._sender.send(row) for row in engine._queue.claim(clock.time(), limit=-1)]
     store.execute("UPDATE deliveries SET lease_until = 99 WHERE id = ?", (first,))
 
-    engine._write(records)
+    engine._queue.write(records, clock.time())
 
     taken = store.get("deliveries", first)
     assert (taken["status"], taken["attempts"], taken["lease_until"]) == ("pending", 0, 99)
@@ -147,7 +148,7 @@ def test_a_post_is_sent_with_its_body_and_content_type(store, clock) -> None:
 def test_an_epoch_stamp_reads_exactly_like_the_clocks_iso(micros: int) -> None:
     instant = datetime(2026, 11, 24, 3, 30, 5, micros, tzinfo=UTC)
 
-    assert delivery_module._stamp(instant.timestamp()) == iso(instant)
+    assert delivery_queue.stamp(instant.timestamp()) == iso(instant)
 
 
 def test_a_retry_after_date_is_read_against_an_epoch_now_too() -> None:

@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from simulator.http_client import HttpClient, HttpResult
-from simulator.keepalive import KeepAliveClient
+from simulator.http_client import AiohttpClient, HttpClient, HttpResult
 from simulator.server import BackgroundServer
-from simulator.urllib3_client import Urllib3Client
 
 
 class Echo:
@@ -60,13 +58,12 @@ def server() -> Iterator[tuple[Echo, str]]:
         app.release.set()
 
 
-@pytest.fixture(params=[KeepAliveClient, Urllib3Client], ids=["keepalive", "urllib3"])
-def client(request: pytest.FixtureRequest) -> Iterator[HttpClient]:
-    """Both implementations keep one contract, so every test runs against each."""
-    instance = request.param()
+@pytest.fixture
+def client() -> Iterator[AiohttpClient]:
+    """The postback client, its private loop stopped after the test."""
+    instance = AiohttpClient()
     yield instance
-    if isinstance(instance, KeepAliveClient):
-        instance.close()
+    instance.close()
 
 
 def test_a_response_carries_status_body_and_headers(
@@ -203,15 +200,11 @@ def raw_server() -> Iterator[Callable[..., RawServer]]:
 
 
 @pytest.mark.parametrize("close_idle", [False, True], ids=["server-keeps-alive", "server-closes"])
-def test_keepalive_reuses_a_connection_until_the_server_closes_it(
-    raw_server: Callable[..., RawServer], close_idle: bool
+def test_a_connection_is_reused_until_the_server_closes_it(
+    raw_server: Callable[..., RawServer], client: HttpClient, close_idle: bool
 ) -> None:
     raw = raw_server(close_idle=close_idle)
-    client = KeepAliveClient()
-    try:
-        statuses = [client.send("GET", raw.url + "/pb", timeout=5).status for _ in range(3)]
-    finally:
-        client.close()
+    statuses = [client.send("GET", raw.url + "/pb", timeout=5).status for _ in range(3)]
 
     assert statuses == [200, 200, 200]
     assert raw.connections == (3 if close_idle else 1)
@@ -240,21 +233,19 @@ def test_answers_are_read_whatever_their_framing(
     assert [(r.status, r.body) for r in results] == [(status, body)] * 2
 
 
-def test_repeated_headers_are_joined(raw_server: Callable[..., RawServer]) -> None:
+def test_repeated_headers_are_joined(
+    raw_server: Callable[..., RawServer], client: HttpClient
+) -> None:
     raw = raw_server(b"HTTP/1.1 200 OK\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 0\r\n\r\n")
-    assert KeepAliveClient().send("GET", raw.url, timeout=5).header("X-A") == "1, 2"
+    assert client.send("GET", raw.url, timeout=5).header("X-A") == "1, 2"
 
 
 def test_a_huge_answer_is_cut_and_its_connection_not_reused(
-    raw_server: Callable[..., RawServer],
+    raw_server: Callable[..., RawServer], client: HttpClient
 ) -> None:
     size = 3 << 20
     raw = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
-    client = KeepAliveClient()
-    try:
-        results = [client.send("GET", raw.url, timeout=5) for _ in range(2)]
-    finally:
-        client.close()
+    results = [client.send("GET", raw.url, timeout=5) for _ in range(2)]
     assert [len(r.body) for r in results] == [1 << 20] * 2
     assert raw.connections == 2
 
@@ -265,22 +256,21 @@ def test_a_huge_answer_is_cut_and_its_connection_not_reused(
     ids=["not-http", "truncated-body", "closed-without-answer"],
 )
 def test_a_broken_answer_is_a_retryable_error(
-    raw_server: Callable[..., RawServer], answer: bytes
+    raw_server: Callable[..., RawServer], client: HttpClient, answer: bytes
 ) -> None:
     raw = raw_server(answer, close_idle=True)
-    result = KeepAliveClient().send("GET", raw.url, timeout=5)
+    result = client.send("GET", raw.url, timeout=5)
     assert result.status is None
     assert not result.fatal
     assert (result.error or "").startswith("connection failed")
 
 
 def test_the_request_names_its_host_port_and_length(
-    raw_server: Callable[..., RawServer],
+    raw_server: Callable[..., RawServer], client: HttpClient
 ) -> None:
     raw = raw_server()
-    KeepAliveClient().send("POST", raw.url + "/pb?a=1", body=b"x=1",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"},
-                           timeout=5)
+    client.send("POST", raw.url + "/pb?a=1", body=b"x=1",
+                headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
     (head,) = raw.heads
     lines = head.split("\r\n")
     assert lines[0] == "POST /pb?a=1 HTTP/1.1"
@@ -296,9 +286,9 @@ def test_the_request_names_its_host_port_and_length(
     ids=["crlf-in-value", "space-in-method", "space-in-name"],
 )
 def test_a_request_that_would_be_malformed_is_refused_as_fatal(
-    method: str, headers: dict[str, str]
+    client: HttpClient, method: str, headers: dict[str, str]
 ) -> None:
-    result = KeepAliveClient().send(method, "http://127.0.0.1:9/", headers=headers, timeout=1)
+    result = client.send(method, "http://127.0.0.1:9/", headers=headers, timeout=1)
     assert result.fatal
 
 
@@ -328,7 +318,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def test_https_answers_are_read_over_a_verified_connection(tls_server: tuple[str, Path]) -> None:
     url, cert = tls_server
-    client = KeepAliveClient(ssl.create_default_context(cafile=str(cert)))
+    client = AiohttpClient(ssl.create_default_context(cafile=str(cert)))
     try:
         results = [client.send("GET", url, timeout=5) for _ in range(2)]
     finally:
@@ -336,8 +326,10 @@ def test_https_answers_are_read_over_a_verified_connection(tls_server: tuple[str
     assert [(r.status, r.body) for r in results] == [(200, "ok")] * 2
 
 
-def test_an_untrusted_certificate_is_a_retryable_error(tls_server: tuple[str, Path]) -> None:
-    result = KeepAliveClient().send("GET", tls_server[0], timeout=5)
+def test_an_untrusted_certificate_is_a_retryable_error(
+    tls_server: tuple[str, Path], client: HttpClient
+) -> None:
+    result = client.send("GET", tls_server[0], timeout=5)
     assert result.status is None
     assert not result.fatal
     assert "CERTIFICATE_VERIFY_FAILED" in (result.error or "")

@@ -11,8 +11,7 @@ from urllib.parse import parse_qs, unquote
 
 import pytest
 
-from simulator.http_client import HttpClient
-from simulator.keepalive import KeepAliveClient
+from simulator.http_client import AiohttpClient
 from simulator.macros import (
     MACRO_NAMES,
     MACROS,
@@ -23,7 +22,6 @@ from simulator.macros import (
     macro_values,
 )
 from simulator.server import BackgroundServer
-from simulator.urllib3_client import Urllib3Client
 
 SEED_CATALOGUE = {
     "sub1": "Sub ID 1 from the partner tracking URL",
@@ -104,18 +102,17 @@ def recorder(server: tuple[QueryRecorder, str]) -> tuple[QueryRecorder, str]:
     return server
 
 
-@pytest.fixture(params=[KeepAliveClient, Urllib3Client], ids=["keepalive", "urllib3"])
-def fetch(request: pytest.FixtureRequest) -> Iterator[Callable[[str], None]]:
-    """GET a URL with each postback client; both must deliver it byte for byte."""
-    client: HttpClient = request.param()
+@pytest.fixture
+def fetch() -> Iterator[Callable[[str], None]]:
+    """GET a URL with the postback client, which must deliver it byte for byte."""
+    client = AiohttpClient()
 
     def get(url: str) -> None:
         result = client.send("GET", url, timeout=5)
         assert result.status == 200, result.error
 
     yield get
-    if isinstance(client, KeepAliveClient):
-        client.close()
+    client.close()
 
 
 # -- catalogue -------------------------------------------------------------------------------

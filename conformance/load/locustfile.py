@@ -32,7 +32,7 @@ from conformance.load.ledger import (
 from conformance.load.postbacks import AD_CLICK_AGO_S, Attempt, fire, make_conversion, postback_url
 from conformance.profile import profile_from_mapping
 from conformance.simclient import SimClient, SimulatorError
-from simulator.keepalive import KeepAliveClient
+from simulator.http_client import AiohttpClient
 
 LEDGER_MESSAGE = "postback_sim_ledger"
 HELLO_MESSAGE = "postback_sim_hello"
@@ -62,7 +62,7 @@ class LoadState:
         self.profile = profile_from_mapping(config["profile"], source="profile")
         self.platforms = list(config["platforms"])
         self.sim = SimClient(config["sim_url"])
-        self.http = KeepAliveClient()
+        self.http = AiohttpClient()
         self.rng = random.Random()
         self.outbox: list[Record] = []
         path = options.postback_sim_ledger

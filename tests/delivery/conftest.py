@@ -20,7 +20,7 @@ import pytest
 from simulator.clock import Clock, ManualClock, iso
 from simulator.config import testing_config
 from simulator.delivery import DeliveryEngine
-from simulator.keepalive import KeepAliveClient
+from simulator.http_client import AiohttpClient
 from simulator.server import BackgroundServer
 from simulator.store import Row, Store
 
@@ -122,7 +122,7 @@ def make_engine(store: Store, clock: Clock, **changes: Any) -> DeliveryEngine:
         "delivery_workers": 2,
         **changes,
     }
-    return DeliveryEngine(store, clock, KeepAliveClient(), testing_config(**settings))
+    return DeliveryEngine(store, clock, AiohttpClient(), testing_config(**settings))
 
 
 def add_conversion(store: Store, clock: Clock) -> int:

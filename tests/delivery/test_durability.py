@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simulator.clock import ManualClock, SystemClock
-from simulator.delivery import ENGINE_STALE_S
+from simulator.delivery_queue import ENGINE_STALE_S
 from simulator.store import Store
 
 
