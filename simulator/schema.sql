@@ -129,7 +129,8 @@ CREATE TABLE IF NOT EXISTS ad_clicks (
     ts          REAL NOT NULL
 );
 -- Attribution's near-match lookup (a case-changed click ID) without reading the whole table.
-CREATE INDEX IF NOT EXISTS ad_clicks_lower ON ad_clicks(kind, lower(click_id));
+-- (Not on kind: SQLite would then read every click of a kind rather than probe click_id.)
+CREATE INDEX IF NOT EXISTS ad_clicks_click_lower ON ad_clicks(lower(click_id));
 
 -- Every request the mock platforms received, with what they answered and concluded.
 CREATE TABLE IF NOT EXISTS journal (

@@ -29,10 +29,10 @@ class IssuedClicks(dict[str, Row]):
 
 # A near match is an issued ID that differs from the value only in case, or that the value
 # truncates or extends (values of 20 characters or more). Each kind is an index lookup
-# (ad_clicks_lower, the click_id index), so the cost does not grow with the ad_clicks table.
+# (ad_clicks_click_lower, the click_id index), so the cost does not grow with the ad_clicks table.
 _SAME_BUT_CASE = (
     "SELECT v.column1 AS near_for, a.* FROM (VALUES {marks}) AS v "
-    "JOIN ad_clicks a ON a.kind = ? AND lower(a.click_id) = lower(v.column1)"
+    "JOIN ad_clicks a ON lower(a.click_id) = lower(v.column1) AND +a.kind = ?"
 )
 _EXTENDS_VALUE = (
     "SELECT v.column1 AS near_for, a.* FROM (VALUES {marks}) AS v "
@@ -51,9 +51,9 @@ def issued_clicks(store: Store, kind: str, values: Iterable[str | None]) -> Issu
     found: dict[str, Row] = {}
     for chunk in _chunks(ids, _IDS_PER_QUERY):
         rows = store.query(
-            f"SELECT * FROM ad_clicks WHERE kind = ? AND click_id IN "
-            f"({', '.join('?' * len(chunk))})",
-            [kind, *chunk],
+            f"SELECT * FROM ad_clicks WHERE click_id IN "
+            f"({', '.join('?' * len(chunk))}) AND +kind = ?",
+            [*chunk, kind],
         )
         found.update((r["click_id"], r) for r in rows)
     missing = [v for v in ids if v not in found]
@@ -83,8 +83,8 @@ def _near_matches(store: Store, kind: str, values: list[str]) -> dict[str, Row |
     issued_prefixes: dict[str, Row] = {}
     for chunk in _chunks(prefixes, _IDS_PER_QUERY):
         rows = store.query(
-            f"SELECT * FROM ad_clicks WHERE kind = ? AND click_id IN "
-            f"({', '.join('?' * len(chunk))})", [kind, *chunk])
+            f"SELECT * FROM ad_clicks WHERE click_id IN "
+            f"({', '.join('?' * len(chunk))}) AND +kind = ?", [*chunk, kind])
         issued_prefixes.update((r["click_id"], r) for r in rows)
     if issued_prefixes:
         for v in long:
