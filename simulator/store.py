@@ -11,10 +11,10 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
@@ -22,7 +22,6 @@ import orjson
 JSON_COLUMNS = frozenset({"query", "headers", "response", "findings", "events"})
 
 Row = dict[str, Any]
-T = TypeVar("T")
 # Columns added to schema.sql after its tables first shipped: (table, column) -> type.
 ADDED_COLUMNS = {
     ("deliveries", "lease_owner"): "TEXT",
@@ -131,8 +130,6 @@ class Store:
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=5000")
-        self._tx_thread: int | None = None  # the thread inside transaction(), if any
-        self._group = _GroupCommit(self)
         schema = resources.files("simulator").joinpath("schema.sql").read_text(encoding="utf-8")
         with self._lock:
             self._conn.executescript(schema)
@@ -157,25 +154,12 @@ class Store:
                 yield self
                 return
             self._conn.execute("BEGIN IMMEDIATE")
-            self._tx_thread = threading.get_ident()
             try:
                 yield self
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            finally:
-                self._tx_thread = None
             self._conn.execute("COMMIT")
-
-    def grouped(self, work: Callable[[Store], T]) -> T:
-        """Run `work` (writes) in a transaction it may share with other threads' concurrent
-        calls: group commit, one COMMIT for the batch. It returns once its writes are
-        committed, so what a caller answers after it is durable; a `work` that raises rolls back
-        only its own writes (a savepoint). Inside a transaction() of this thread it joins that.
-        """
-        if self._tx_thread == threading.get_ident():
-            return work(self)
-        return self._group.run(work)
 
     def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> sqlite3.Cursor:
         """Execute; text SQLite cannot encode (a lone surrogate) is stored with U+FFFD instead."""
@@ -260,88 +244,3 @@ class Store:
         sql = f"SELECT COUNT(*) AS n FROM {table}" + (f" WHERE {clauses}" if clauses else "")
         row = self.query_one(sql, [_encode(v) for v in where.values()])
         return int(row["n"]) if row else 0
-
-
-class _Job:
-    """One thread's `work` waiting in a group commit, and what became of it."""
-
-    def __init__(self, work: Callable[[Store], Any]) -> None:
-        self.work = work
-        self.lead = False  # set when this job's thread is to commit the next batch
-        self.done = False
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.wake = threading.Event()
-
-    def outcome(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-class _GroupCommit:
-    """Leader/follower group commit: a thread that finds no commit running commits every job
-    queued so far in one transaction; threads arriving meanwhile queue, and the leader hands
-    the next batch to the first of them when it is done. Each thread sleeps on its own event,
-    so a commit wakes only the threads it concerns.
-
-    Each commit writes every page it changed to the WAL; a request's journal write touches the
-    same few pages as its neighbours', so a batch costs little more than one write
-    (docs/performance.md, Group commit).
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._mutex = threading.Lock()
-        self._queue: list[_Job] = []
-        self._leading = False
-
-    def run(self, work: Callable[[Store], T]) -> T:
-        job = _Job(work)
-        with self._mutex:
-            if self._leading:
-                self._queue.append(job)
-            else:
-                self._leading = job.lead = True
-        if not job.lead:
-            job.wake.wait()
-            if job.done:
-                return job.outcome()
-        # This thread leads: its job and everything queued before it took the batch.
-        with self._mutex:
-            batch, self._queue = self._queue, []
-        if job not in batch:
-            batch.append(job)
-        try:
-            self._commit(batch)
-        finally:
-            with self._mutex:
-                if self._queue:
-                    self._queue[0].lead = True
-                    self._queue[0].wake.set()
-                else:
-                    self._leading = False
-            for other in batch:
-                if other is not job:
-                    other.wake.set()
-        return job.outcome()
-
-    def _commit(self, batch: list[_Job]) -> None:
-        store = self._store
-        try:
-            with store.transaction():
-                for job in batch:
-                    store.execute("SAVEPOINT grouped")
-                    try:
-                        job.value = job.work(store)
-                    except Exception as exc:
-                        store.execute("ROLLBACK TO grouped")
-                        job.error = exc
-                    store.execute("RELEASE grouped")
-        except BaseException as exc:  # the COMMIT failed: nothing of the batch was written
-            for job in batch:
-                job.error = exc
-            raise
-        finally:
-            for job in batch:
-                job.done = True

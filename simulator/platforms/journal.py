@@ -116,19 +116,16 @@ def record(
     }
     if keys is None:
         keys = event_keys(events or [])
-
-    def write(tx: Store) -> int:
-        journal_id = tx.insert("journal", row)
+    if not ((accepted and keys) or recipe):
+        return store.insert("journal", row)
+    with store.transaction():
+        journal_id = store.insert("journal", row)
         if accepted:
-            index_events(tx, journal_id, platform, row["ts"], keys)
+            index_events(store, journal_id, platform, row["ts"], keys)
         if recipe:
-            tx.execute("INSERT INTO journal_backlog (journal_id, recipe) VALUES (?, ?)",
-                       (journal_id, recipe))
-        return journal_id
-
-    # Committed with the writes of requests arriving at the same time (group commit), and
-    # before the caller answers: an answered request is never lost.
-    return store.grouped(write)
+            store.execute("INSERT INTO journal_backlog (journal_id, recipe) VALUES (?, ?)",
+                          (journal_id, recipe))
+    return journal_id
 
 
 # (position, event_name, event_id, field_prefix) of one event with an event_id: its dedup key.
