@@ -24,8 +24,6 @@ def ingest_events() -> Response:
     faulted = intake.play_fault(svc, got, google_errors.fault_body)
     if faulted is not None:
         return faulted
-    outcome = google_datamanager_ingest.handle(
-        svc.store, svc.config, headers=got.headers, body_text=got.body
-    )
+    outcome = google_datamanager_ingest.handle(headers=got.headers, body_text=got.body)
     return intake.respond(svc, got, outcome.status, outcome.body, findings=outcome.findings,
                           accepted=outcome.accepted, recipe=outcome.recipe, keys=outcome.keys)

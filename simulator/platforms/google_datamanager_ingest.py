@@ -176,10 +176,9 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def handle(
-    store: Store, config: SimConfig, *, headers: Mapping[str, str], body_text: str
-) -> Outcome:
-    """Authenticate, parse, validate the whole request, answer; nothing here touches Flask."""
+def handle(*, headers: Mapping[str, str], body_text: str) -> Outcome:
+    """Authenticate, parse, validate the whole request, answer; nothing here touches Flask or
+    the store (the answer needs no attribution: `diagnose` does it later)."""
     auth = _header(headers, "authorization")
     if not auth.lower().startswith("bearer ") or not auth[7:].strip():
         return Outcome(401, google_errors.credentials_missing(google_errors.DATAMANAGER_DOMAIN,
