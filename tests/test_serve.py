@@ -59,9 +59,12 @@ class Served:
 
 @contextmanager
 def serve(db: str, port: int, *options: str) -> Iterator[Served]:
+    # No gRPC mock: its default port 8001 is fixed, and a serve started elsewhere on the machine
+    # (another suite) holding it would take this one down (tests/conformance/test_cli_grpc.py
+    # covers gRPC on free ports).
     proc = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--db", db,
-         *options],
+         "--grpc-port", "0", *options],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
