@@ -13,12 +13,13 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE_RECEIVER = REPO / "fixtures" / "receivers" / "reference.py"
 
 
-def postback_sim_serve(root: Path, db_name: str = "sim.db") -> ManagedProcess:
-    """`postback-sim serve` on 127.0.0.1 with its state in a fresh SQLite file under `root`."""
+def postback_sim_serve(root: Path, db_name: str = "sim.db", *extra: str) -> ManagedProcess:
+    """`postback-sim serve` on 127.0.0.1 with its state in a fresh SQLite file under `root`
+    (`extra`: more options, e.g. `--grpc-port 0` for a second server beside the first)."""
     port = free_port()
     # No gRPC mock (no benchmark uses it): its fixed default port may be taken on a shared machine.
     command = [sys.executable, "-m", "conformance.cli", "serve", "--host", LOCALHOST,
-               "--port", str(port), "--db", str(root / db_name), "--grpc-port", "0"]
+               "--port", str(port), "--db", str(root / db_name), "--grpc-port", "0", *extra]
     env = {"PYTHONPATH": str(REPO)}
     return ManagedProcess("postback-sim serve", command, root / "postback-sim.log", port=port,
                           cwd=REPO, env=env)

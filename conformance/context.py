@@ -88,6 +88,13 @@ class ScenarioContext:
     browser_events: list[Row] = field(default_factory=list)
     _pairing: Pairing | None = field(default=None, init=False, repr=False, compare=False)
     _pairing_size: int = field(default=-1, init=False, repr=False, compare=False)
+    # Conversions by conversion_id and by the click ID their click carries, in list order,
+    # rebuilt when the list grows: an event's lookup reads a dict instead of every conversion
+    # (the inspector judges hundreds of events against hundreds of conversions).
+    _index: tuple[dict[str, Row], dict[str, list[Row]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+    _index_key: tuple[int, str] = field(default=(-1, ""), init=False, repr=False,
+                                        compare=False)
 
     def setting(self, name: str) -> Any:
         """A tolerance: the scenario's value, else the default."""
@@ -136,8 +143,24 @@ class ScenarioContext:
         """The conversion whose network `conversion_id` equals this value."""
         if conversion_id in (None, ""):
             return None
-        wanted = str(conversion_id)
-        return next((c for c in self.conversions if str(c.get("conversion_id")) == wanted), None)
+        return self._conversion_index()[0].get(str(conversion_id))
+
+    def _conversion_index(self) -> tuple[dict[str, Row], dict[str, list[Row]]]:
+        key = (len(self.conversions), self.click_id_sub)
+        if self._index is None or self._index_key != key:
+            by_id: dict[str, Row] = {}
+            by_click: dict[str, list[Row]] = {}
+            for conversion in self.conversions:
+                by_id.setdefault(str(conversion.get("conversion_id")), conversion)
+                click = conversion.get("click")
+                if not click:
+                    continue
+                carried = {(click.get("ad_click") or {}).get("click_id"), self.sub_value(click)}
+                for value in carried:
+                    if isinstance(value, str) and value:
+                        by_click.setdefault(value, []).append(conversion)
+            self._index, self._index_key = (by_id, by_click), key
+        return self._index
 
     def conversion_for(self, entry: Mapping[str, Any], event: Mapping[str, Any]) -> Row | None:
         """The conversion an event stands for: by its identifiers, else (an event of this
@@ -166,7 +189,7 @@ class ScenarioContext:
             return None
         if click_id.get("kind") == "fbclid":
             value = fbclid_of(str(value))
-        candidates = [c for c in self.conversions if self._click_carries(c.get("click"), value)]
+        candidates = self._conversion_index()[1].get(value, [])
         if not candidates:
             return None
         # Several conversions on one click: the value tells them apart before the time does (a
@@ -177,9 +200,3 @@ class ScenarioContext:
         if when is None:
             return candidates[0]
         return min(candidates, key=lambda c: abs(float(c.get("ts") or 0.0) - when))
-
-    def _click_carries(self, click: Mapping[str, Any] | None, value: str) -> bool:
-        if not click:
-            return False
-        ad_click = click.get("ad_click") or {}
-        return ad_click.get("click_id") == value or self.sub_value(click) == value

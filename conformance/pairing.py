@@ -54,6 +54,7 @@ class Pairing:
         self.delivered = [by_internal[d.get("conversion_id")] for d in ctx.deliveries
                           if d.get("conversion_id") in by_internal]
         self.load: dict[int, int] = defaultdict(int)  # requests matched to each attempt
+        self._issued: dict[int, str] = {}  # each conversion's click ID, by id() of its row
         counts: dict[Any, int] = defaultdict(int)
         for entry, event in ctx.events():
             key = (entry.get("id"), event.get("index"))
@@ -96,7 +97,8 @@ class Pairing:
         candidates = self._candidates(str(entry.get("platform")))
         if not candidates:
             return None, ""
-        fragment = [c for c in candidates if self._shares_click_fragment(c, event)]
+        texts = _fragment_texts(event)
+        fragment = [c for c in candidates if self._shares_click_fragment(c, texts)]
         if len(fragment) == 1:
             return fragment[0], "click ID fragment"
         candidates = fragment or candidates
@@ -115,16 +117,19 @@ class Pairing:
             return caused, "postback being handled when the request arrived"
         return min(candidates, key=lambda c: counts.get(c.get("id"), 0)), "order"
 
-    def _shares_click_fragment(self, conversion: Row, event: Row) -> bool:
-        """The event carries the conversion's click ID, or a piece of it, in any field (a bare
-        fbclid in fbc, a truncated gclid), whether or not the mock could read a click ID."""
-        issued = str(((conversion.get("click") or {}).get("ad_click") or {}).get("click_id")
-                     or self.ctx.sub_value(conversion.get("click")))
+    def _shares_click_fragment(self, conversion: Row, texts: list[str]) -> bool:
+        """The event (its `_fragment_texts`) carries the conversion's click ID, or a piece of
+        it, in any field (a bare fbclid in fbc, a truncated gclid), whether or not the mock
+        could read a click ID."""
+        issued = self._issued.get(id(conversion))
+        if issued is None:
+            click = conversion.get("click")
+            issued = str(((click or {}).get("ad_click") or {}).get("click_id")
+                         or self.ctx.sub_value(click))
+            self._issued[id(conversion)] = issued
         if len(issued) < MIN_FRAGMENT:
             return False
-        parsed = str((event.get("click_id") or {}).get("value") or "")
-        return any(len(text) >= MIN_FRAGMENT and (issued in text or text in issued)
-                   for text in (parsed, *_strings(event.get("raw"))))
+        return any(issued in text or text in issued for text in texts)
 
     def _value_matches(self, conversion: Row, event: Row) -> bool:
         value = event.get("value")
@@ -208,6 +213,13 @@ def mentions(entry: Mapping[str, Any], needles: list[str]) -> bool:
     decoded = unquote_plus(body) if "%" in body or "+" in body else body
     lowered = decoded.lower()
     return any(n and (n in body or n in decoded or n.lower() in lowered) for n in needles)
+
+
+def _fragment_texts(event: Row) -> list[str]:
+    """The event's parsed click ID and every string it was sent with, long enough to carry a
+    click ID fragment: read once per event, not once per candidate conversion."""
+    parsed = str((event.get("click_id") or {}).get("value") or "")
+    return [text for text in (parsed, *_strings(event.get("raw"))) if len(text) >= MIN_FRAGMENT]
 
 
 def _strings(value: Any) -> list[str]:

@@ -99,6 +99,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS deliveries_conversion ON deliveries(conversion_id);
+-- `/api/deliveries?status=`, newest first: the index keeps each status's rows in id order, so a
+-- page is read without sorting every delivery of that status.
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status);
 
 CREATE TABLE IF NOT EXISTS attempts (
     id             INTEGER PRIMARY KEY,
@@ -125,6 +128,9 @@ CREATE TABLE IF NOT EXISTS ad_clicks (
     created_at  TEXT NOT NULL,
     ts          REAL NOT NULL
 );
+-- Attribution's near-match lookup (a case-changed click ID) without reading the whole table.
+-- (Not on kind: SQLite would then read every click of a kind rather than probe click_id.)
+CREATE INDEX IF NOT EXISTS ad_clicks_click_lower ON ad_clicks(lower(click_id));
 
 -- Every request the mock platforms received, with what they answered and concluded.
 CREATE TABLE IF NOT EXISTS journal (
@@ -146,6 +152,9 @@ CREATE TABLE IF NOT EXISTS journal (
     ts           REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_platform_ts ON journal(platform, ts);
+-- `/api/journal?since=` without a platform (the runner's poll): journal.search reads a recent
+-- window through it instead of walking the whole journal.
+CREATE INDEX IF NOT EXISTS journal_ts ON journal(ts);
 
 -- The dedup keys of accepted journal entries, one row per event that has an event_id (written by
 -- journal.record in the entry's transaction), so a platform finds an earlier event by an index

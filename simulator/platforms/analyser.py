@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.config import SimConfig
-from simulator.platforms import meta, tiktok
+from simulator.platforms import google_datamanager_ingest, meta, tiktok
 from simulator.platforms.journal import SETTLE_S, analysed_by, event_keys, index_events
 from simulator.store import Row, Store
 
@@ -36,6 +36,7 @@ Diagnosis = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 Recipe = Callable[[Store, SimConfig, Row], Diagnosis]
 RECIPES: dict[str, Recipe] = {
     "meta": meta.diagnose,
+    google_datamanager_ingest.RECIPE: google_datamanager_ingest.diagnose,
     **{f"tiktok:{shape}": tiktok.diagnoser(shape) for shape in tiktok.SHAPES},
 }
 

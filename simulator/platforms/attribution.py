@@ -27,10 +27,21 @@ class IssuedClicks(dict[str, Row]):
         self.near = dict(near)
 
 
-_NEAR_MATCH = (
-    "lower(a.click_id) = lower(v.column1) OR (length(v.column1) >= 20 AND "
-    "(instr(a.click_id, v.column1) = 1 OR instr(v.column1, a.click_id) = 1))"
+# A near match is an issued ID that differs from the value only in case, or that the value
+# truncates or extends (values of 20 characters or more). Each kind is an index lookup
+# (ad_clicks_click_lower, the click_id index), so the cost does not grow with the ad_clicks table.
+_SAME_BUT_CASE = (
+    "SELECT v.column1 AS near_for, a.* FROM (VALUES {marks}) AS v "
+    "JOIN ad_clicks a ON lower(a.click_id) = lower(v.column1) AND +a.kind = ?"
 )
+_EXTENDS_VALUE = (
+    "SELECT v.column1 AS near_for, a.* FROM (VALUES {marks}) AS v "
+    "JOIN ad_clicks a ON a.click_id > v.column1 AND a.click_id < v.column2 AND +a.kind = ? "
+    "AND instr(a.click_id, v.column1) = 1"
+)
+# Above every character a click ID holds: the end of the range of IDs that start with a value.
+_TOP = "\U0010ffff"
+_NEAR_MIN = 20
 
 
 def issued_clicks(store: Store, kind: str, values: Iterable[str | None]) -> IssuedClicks:
@@ -38,30 +49,49 @@ def issued_clicks(store: Store, kind: str, values: Iterable[str | None]) -> Issu
     (`attribute` reads both instead of querying per event)."""
     ids = sorted({v for v in values if v})
     found: dict[str, Row] = {}
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        chunk = ids[start:start + _IDS_PER_QUERY]
+    for chunk in _chunks(ids, _IDS_PER_QUERY):
         rows = store.query(
-            f"SELECT * FROM ad_clicks WHERE kind = ? AND click_id IN "
-            f"({', '.join('?' * len(chunk))})",
-            [kind, *chunk],
+            f"SELECT * FROM ad_clicks WHERE click_id IN "
+            f"({', '.join('?' * len(chunk))}) AND +kind = ?",
+            [*chunk, kind],
         )
         found.update((r["click_id"], r) for r in rows)
     missing = [v for v in ids if v not in found]
-    near: dict[str, Row | None] = dict.fromkeys(missing)
-    for start in range(0, len(missing), _IDS_PER_QUERY):
-        chunk = missing[start:start + _IDS_PER_QUERY]
-        # Lowest id first: what the per-value query's table scan returned first.
+    return IssuedClicks(found, _near_matches(store, kind, missing))
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _near_matches(store: Store, kind: str, values: list[str]) -> dict[str, Row | None]:
+    """Each value's near match with the lowest id (what one scan in id order found first)."""
+    candidates: dict[str, list[Row]] = {v: [] for v in values}
+    for chunk in _chunks(values, _IDS_PER_QUERY):
+        marks = ", ".join(["(?)"] * len(chunk))
+        for row in store.query(_SAME_BUT_CASE.format(marks=marks), [*chunk, kind]):
+            candidates[row.pop("near_for")].append(row)
+    long = [v for v in values if len(v) >= _NEAR_MIN]
+    for chunk in _chunks(long, _IDS_PER_QUERY // 2):
+        marks = ", ".join(["(?, ?)"] * len(chunk))
+        params = [p for v in chunk for p in (v, v + _TOP)]
+        for row in store.query(_EXTENDS_VALUE.format(marks=marks), [*params, kind]):
+            candidates[row.pop("near_for")].append(row)
+    # An issued ID the value extends is one of the value's prefixes.
+    prefixes = sorted({v[:n] for v in long for n in range(1, len(v))})
+    issued_prefixes: dict[str, Row] = {}
+    for chunk in _chunks(prefixes, _IDS_PER_QUERY):
         rows = store.query(
-            f"SELECT v.column1 AS near_for, a.* "
-            f"FROM (VALUES {', '.join(['(?)'] * len(chunk))}) AS v "
-            f"JOIN ad_clicks a ON a.kind = ? AND ({_NEAR_MATCH}) ORDER BY a.id",
-            [*chunk, kind],
-        )
-        for row in rows:
-            value = row.pop("near_for")
-            if near[value] is None:
-                near[value] = row
-    return IssuedClicks(found, near)
+            f"SELECT * FROM ad_clicks WHERE click_id IN "
+            f"({', '.join('?' * len(chunk))}) AND +kind = ?", [*chunk, kind])
+        issued_prefixes.update((r["click_id"], r) for r in rows)
+    if issued_prefixes:
+        for v in long:
+            candidates[v] += [issued_prefixes[v[:n]] for n in range(1, len(v))
+                              if v[:n] in issued_prefixes]
+    return {v: min(rows, key=lambda r: r["id"]) if rows else None
+            for v, rows in candidates.items()}
 
 
 def issued_by_kind(
@@ -112,11 +142,7 @@ def attribute(
     if isinstance(issued, IssuedClicks) and value in issued.near:
         near = issued.near[value]
     else:
-        near = store.query_one(
-            "SELECT * FROM ad_clicks WHERE kind = ? AND (lower(click_id) = lower(?) "
-            "OR (length(?) >= 20 AND (instr(click_id, ?) = 1 OR instr(?, click_id) = 1)))",
-            (kind, value, value, value, value),
-        )
+        near = _near_matches(store, kind, [value])[value]
     if near:
         how = "its case was changed" if near["click_id"].lower() == value.lower() else (
             "it was truncated" if near["click_id"].startswith(value) else "text was appended"

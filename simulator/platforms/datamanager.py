@@ -2,7 +2,8 @@
 
 Mirrors https://datamanager.googleapis.com/v1/events:ingest [official: ingestion_service.proto;
 platform-rules.md section 5]. The view reads, plays any armed fault, hands the request to
-`google_datamanager_ingest`, and journals the answer.
+`google_datamanager_ingest`, and journals the answer; the analyser diagnoses the entry after
+(attribution findings), as Google matches clicks after it answered.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ def ingest_events() -> Response:
     faulted = intake.play_fault(svc, got, google_errors.fault_body)
     if faulted is not None:
         return faulted
-    outcome = google_datamanager_ingest.handle(
-        svc.store, svc.config, headers=got.headers, body_text=got.body
-    )
-    return intake.respond(svc, got, outcome.status, outcome.body, events=outcome.events,
-                          findings=outcome.findings, accepted=outcome.accepted)
+    outcome = google_datamanager_ingest.handle(headers=got.headers, body_text=got.body)
+    return intake.respond(svc, got, outcome.status, outcome.body, findings=outcome.findings,
+                          accepted=outcome.accepted, recipe=outcome.recipe, keys=outcome.keys)

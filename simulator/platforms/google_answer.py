@@ -6,17 +6,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.platforms import google_errors, google_protojson
+from simulator.platforms.journal import EventKey
 
 
 @dataclass
 class Outcome:
-    """Status and body to send; events, findings and acceptance for the journal entry."""
+    """Status and body to send; events, findings and acceptance for the journal entry; with
+    `recipe`, the events come later from the analyser, and `keys` index them for dedup now."""
 
     status: int
     body: dict[str, Any]
     events: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     accepted: bool = False
+    recipe: str | None = None
+    keys: list[EventKey] | None = None
 
 
 def read_object(body_text: str) -> Outcome | tuple[dict[str, Any], dict[str, Any]]:

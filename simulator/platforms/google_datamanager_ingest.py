@@ -3,7 +3,8 @@
 The whole request is validated before anything is ingested: one invalid event rejects it all,
 with the Google error model carrying an `ErrorReason`; success is `{"requestId": ...}`
 [official: ingestion_service.proto, error.proto; platform-rules.md section 5]. Attribution
-problems are not errors here (Data Manager matches clicks later): they become findings.
+problems are not errors here (Data Manager matches clicks later): they become findings, which
+`diagnose` works out after the answer (the analyser's recipe `datamanager`), as Google does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from simulator.platforms import attribution, google_errors, google_protojson
 from simulator.platforms.google_answer import Outcome, read_object
 from simulator.platforms.google_errors import field_violation
 from simulator.platforms.intake import header
-from simulator.store import Store
+from simulator.platforms.journal import EventKey
+from simulator.store import Row, Store
 
 SCHEMA = "datamanager_ingest.json"
 # Enum numbers from google.ads.datamanager_v1.types (ingestion_service.Encoding).
@@ -35,6 +37,8 @@ ATTRIBUTION_FINDINGS = {
     "precedes": "CONVERSION_PRECEDES_EVENT",
 }
 METHOD = google_errors.DATAMANAGER_METHOD
+# The analyser's recipe name for an ingest request (platforms.analyser.RECIPES).
+RECIPE = "datamanager"
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -133,11 +137,10 @@ def normalized(
     if outcome["status"] in ATTRIBUTION_FINDINGS:
         findings.append({"code": ATTRIBUTION_FINDINGS[outcome["status"]],
                          "field": f"{prefix}.adIdentifiers.{kind}", "message": outcome["detail"]})
-    destinations = body.get("destinations") or [{}]
     device = event.get("eventDeviceInfo") or {}
     return {
         "index": index,
-        "event_name": event.get("eventName") or destinations[0].get("productDestinationId"),
+        "event_name": _event_name(event, body),
         "event_time": event_time,
         "event_id": event.get("transactionId"),
         "value": _number(event.get("conversionValue")),
@@ -152,6 +155,20 @@ def normalized(
     }
 
 
+def _event_name(event: dict[str, Any], body: dict[str, Any]) -> Any:
+    destinations = body.get("destinations") or [{}]
+    return event.get("eventName") or destinations[0].get("productDestinationId")
+
+
+def dedup_keys(body: dict[str, Any]) -> list[EventKey]:
+    """The events' (event_name, transactionId) keys, indexed as the request is journaled, so a
+    later entry's dedup never depends on when this one is diagnosed."""
+    return [(i, name if isinstance(name := _event_name(ev, body), str) else None,
+             ev["transactionId"], f"events[{i}]")
+            for i, ev in enumerate(body.get("events") or [])
+            if isinstance(ev, dict) and isinstance(ev.get("transactionId"), str)]
+
+
 def _number(value: Any) -> float | None:
     try:
         return float(value) if value is not None else None
@@ -159,10 +176,9 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def handle(
-    store: Store, config: SimConfig, *, headers: Mapping[str, str], body_text: str
-) -> Outcome:
-    """Authenticate, parse, validate the whole request, answer; nothing here touches Flask."""
+def handle(*, headers: Mapping[str, str], body_text: str) -> Outcome:
+    """Authenticate, parse, validate the whole request, answer; nothing here touches Flask or
+    the store (the answer needs no attribution: `diagnose` does it later)."""
     auth = _header(headers, "authorization")
     if not auth.lower().startswith("bearer ") or not auth[7:].strip():
         return Outcome(401, google_errors.credentials_missing(google_errors.DATAMANAGER_DOMAIN,
@@ -172,7 +188,7 @@ def handle(
     read = read_object(body_text)
     if isinstance(read, Outcome):
         return read
-    parsed, body = read
+    _, body = read
     found = google_protojson.violations(SCHEMA, body)
     unparsed = [v for v in found if v.reason is None]
     if unparsed:
@@ -184,14 +200,27 @@ def handle(
                   for v in found]
     if not violations:
         violations = semantic_violations(body)
-    raw_events = parsed.get("events") or []
-    issued = attribution.issued_by_kind(store, map(_click, body.get("events") or []))
-    events = [normalized(i, raw, ev, body, store, config, issued)
-              for i, (raw, ev) in enumerate(zip(raw_events, body.get("events") or [], strict=True))]
     if violations:
-        return Outcome(400, google_errors.datamanager_error(400, violations), events=events,
+        return Outcome(400, google_errors.datamanager_error(400, violations), recipe=RECIPE,
                        findings=[{"code": v["reason"], "field": v["field"],
                                   "message": v["description"]} for v in violations])
     validate_only = body.get("validateOnly") is True
-    return Outcome(200, {"requestId": str(uuid.uuid4())}, events=events,
-                   accepted=not validate_only)
+    return Outcome(200, {"requestId": str(uuid.uuid4())}, accepted=not validate_only,
+                   recipe=RECIPE, keys=dedup_keys(body))
+
+
+def diagnose(store: Store, config: SimConfig, row: Row) -> tuple[list[Any], list[Any]]:
+    """The journal entry's NormalizedEvents, attributed with one lookup per click kind; their
+    findings stay on the events (the entry's own findings are the answer's, already journaled).
+
+    Only entries `handle` gave the recipe come here: their body is a JSON object that parsed.
+    """
+    read = read_object(row["body"])
+    if isinstance(read, Outcome):
+        return [], []
+    parsed, body = read
+    events = [ev if isinstance(ev, dict) else {} for ev in body.get("events") or []]
+    issued = attribution.issued_by_kind(store, map(_click, events))
+    return [normalized(i, raw, ev, body, store, config, issued)
+            for i, (raw, ev) in enumerate(zip(parsed.get("events") or [], events, strict=True))
+            ], []

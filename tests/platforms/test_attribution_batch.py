@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from simulator.platforms import clickids
 from simulator.platforms.attribution import attribute, issued_clicks
 from simulator.platforms.meta_events import pii_findings
 from simulator.store import Store
@@ -64,3 +67,33 @@ def test_a_conversion_in_the_same_second_as_its_click_does_not_precede_it(store)
     second_before = attribute(store, "gclid", BASE, event_ts=999, window_days=90)
     assert same_second["status"] == "matched"
     assert second_before["status"] == "precedes"
+
+
+# The near-match rule as one scan of ad_clicks in id order stated it, before the lookups were
+# indexed: the reference the indexed lookups must agree with.
+_SCAN = ("SELECT * FROM ad_clicks WHERE kind = ? AND (lower(click_id) = lower(?) "
+         "OR (length(?) >= 20 AND (instr(click_id, ?) = 1 OR instr(?, click_id) = 1))) "
+         "ORDER BY id LIMIT 1")
+
+
+def test_indexed_near_matches_agree_with_a_scan_of_every_issued_click(store):
+    rng = random.Random(7)
+    issued = [clickids.generate("gclid", rng, "long"),
+              *(clickids.generate("gclid", rng, rng.choice(clickids.VARIANTS)) for _ in range(59))]
+    for click_id in issued:
+        _issue(store, click_id)
+    _issue(store, issued[0][:30])  # an issued ID that is a prefix of another
+    values = [
+        *(c.swapcase() for c in issued[:10]),           # case changed
+        *(c[:-3] for c in issued[10:20]),               # truncated
+        *(c + "&x=1" for c in issued[20:30]),           # text appended
+        issued[0][:25], issued[1][:19], "Cj0", "unknown-gclid-value-0123456789",
+    ]
+    found = issued_clicks(store, "gclid", values)
+    for value in values:
+        expected = store.query_one(_SCAN, ("gclid", value, value, value, value))
+        assert found.near[value] == expected, value
+        assert attribute(store, "gclid", value, event_ts=2_000.0, window_days=90,
+                         issued=found) == attribute(store, "gclid", value, event_ts=2_000.0,
+                                                    window_days=90)
+    assert sum(found.near[v] is not None for v in values) == 31
