@@ -65,7 +65,9 @@ class ConsoleReporter:
             else:
                 self._done += 1
                 count = f"[{self._done:>{width}}/{self._total}]"
-            self._write(f"{count} {label} {r.id:<32} {r.duration_s:6.2f}s  {r.title}")
+            # A skip says why on the line: a scenario about another network, a slot in use...
+            about = f"skipped: {r.error}" if r.status == "skipped" and r.error else r.title
+            self._write(f"{count} {label} {r.id:<32} {r.duration_s:6.2f}s  {about}")
         elif isinstance(event, RunFinished):
             self.summary(event.summary)
 

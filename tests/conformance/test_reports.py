@@ -121,6 +121,8 @@ def test_console_prints_a_line_per_scenario_then_each_failure_in_full() -> None:
     assert lines[0] == ("postback-sim: running 4 scenario(s) against the receiver at "
                         "127.0.0.1:9000 (simulator http://127.0.0.1:8000)")
     assert re.match(r"\[1/4\] FAIL +meta-happy-path +1\.18s +Meta happy path$", lines[1])
+    assert re.match(r"\[3/4\] SKIP +tiktok-happy-path +0\.00s +skipped: the profile lists "
+                    r"none of tiktok$", lines[3])
     failure = out.split("FAIL meta-happy-path: Meta happy path\n", 1)[1]
     assert failure.startswith("  [META-002] (must, meta) data[0].user_data.fbc: expected the "
                               "value in clear (never hashed), got '4382")
