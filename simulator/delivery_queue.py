@@ -15,11 +15,10 @@ import os
 import socket
 import sqlite3
 import time
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from simulator import deactivation
+from simulator.liveness import alive, new_owner
 from simulator.store import Row, Store
 
 log = logging.getLogger(__name__)
@@ -162,30 +161,9 @@ class DeliveryQueue:
         leases at once instead of after ENGINE_STALE_S (a reused pid just waits for that)."""
         host = socket.gethostname()
         for row in self._store.query("SELECT owner, pid FROM delivery_engines"):
-            if row["owner"].rsplit(":", 2)[0] == host and not _alive(row["pid"]):
+            if row["owner"].rsplit(":", 2)[0] == host and not alive(row["pid"]):
                 self._store.execute("DELETE FROM delivery_engines WHERE owner = ?",
                                     (row["owner"],))
-
-
-def _alive(pid: int) -> bool:
-    """Whether the process runs: a killed one may linger as a zombie until its parent reaps it,
-    which Linux shows as state Z in /proc/<pid>/stat."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (not Linux): the signal check is all there is
-    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
-
-
-def new_owner() -> str:
-    """host:pid:random, the identity a lease names."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def stamp(epoch: float) -> str:

@@ -4,21 +4,21 @@ A mock answers as the real API does at once (parse, validate, the errors the API
 journals the request with a `journal_backlog` row naming its recipe. The analyser fills in the
 entry's NormalizedEvents, attribution and findings later, off the request path. Any number of
 analysers (one per process, plus readers helping) share the backlog: each claims a batch with one
-`UPDATE ... RETURNING`, and a claim older than CLAIM_S (its process died) is taken over. Readers
+`UPDATE ... RETURNING`; a claim whose process is gone (kill -9) is freed as soon as another
+analyser or reader sees it, and any claim older than CLAIM_S is taken over. Readers
 call `settle()`, which waits until every entry journaled so far is diagnosed, never a fixed time.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from simulator.config import SimConfig
+from simulator.liveness import dead_here, new_owner
 from simulator.platforms import google_datamanager_ingest, meta, tiktok
 from simulator.platforms.journal import SETTLE_S, analysed_by, event_keys, index_events
 from simulator.store import Row, Store
@@ -56,7 +56,7 @@ class Analyser:
     def __init__(self, store: Store, config: SimConfig) -> None:
         self._store = store
         self._config = config
-        self._owner = f"{os.getpid()}:{secrets.token_hex(4)}"
+        self._owner = new_owner()
         self._cond = threading.Condition()
         self._poked = False
         self._stopping = False
@@ -66,6 +66,7 @@ class Analyser:
     def start(self) -> None:
         if self._thread is not None:
             return
+        self.release_dead_claims()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="analyser", daemon=True)
         self._thread.start()
@@ -113,6 +114,15 @@ class Analyser:
             self._write([(row, self._diagnose(recipes[row["id"]], row)) for row in rows])
             done += len(rows)
 
+    def release_dead_claims(self) -> int:
+        """Free the claims of processes of this host that are gone, so their entries are
+        diagnosed now rather than after CLAIM_S; returns how many entries were freed."""
+        owners = self._store.query("SELECT DISTINCT claimed_by FROM journal_backlog "
+                                   "WHERE claimed_by IS NOT NULL")
+        return sum(self._store.execute("UPDATE journal_backlog SET claimed_by = NULL "
+                                       "WHERE claimed_by = ?", (row["claimed_by"],))
+                   for row in owners if dead_here(row["claimed_by"]))
+
     def _diagnose(self, recipe: str, row: Row) -> Diagnosis:
         try:
             return RECIPES[recipe](self._store, self._config, row)
@@ -144,11 +154,16 @@ class Analyser:
             return True
         upto = int(top["n"])
         deadline = time.monotonic() + timeout
+        checked_owners = False
         while True:
             self.drain(upto)
             if self._store.query_one("SELECT 1 AS x FROM journal_backlog WHERE journal_id <= ? "
                                      "LIMIT 1", (upto,)) is None:
                 return True
+            if not checked_owners:  # the rest is another's: is that process still there?
+                checked_owners = True
+                if self.release_dead_claims():
+                    continue
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
