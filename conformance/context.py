@@ -41,12 +41,6 @@ def event_seconds(event: Mapping[str, Any]) -> float | None:
     return value / 1000.0 if value > 1e11 else float(value)
 
 
-def _same_amount(payout: Any, value: Any) -> bool:
-    if not isinstance(value, int | float) or isinstance(value, bool) or payout is None:
-        return False
-    return abs(float(payout) - value) <= DEFAULT_SETTINGS["value_tolerance"]
-
-
 def rejected_rows(entry: Mapping[str, Any]) -> dict[int, list[str]]:
     """Rows an HTTP 200 answer still rejected (Google Ads partial failure): index -> error codes.
 
@@ -95,6 +89,14 @@ class ScenarioContext:
         default=None, init=False, repr=False, compare=False)
     _index_key: tuple[int, str] = field(default=(-1, ""), init=False, repr=False,
                                         compare=False)
+
+    def value_matches(self, conversion: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+        """The event's value is the conversion's payout, within the value tolerance."""
+        value = event.get("value")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        payout = float(conversion.get("payout") or 0.0)
+        return abs(value - payout) <= float(self.setting("value_tolerance"))
 
     def setting(self, name: str) -> Any:
         """A tolerance: the scenario's value, else the default."""
@@ -194,7 +196,7 @@ class ScenarioContext:
             return None
         # Several conversions on one click: the value tells them apart before the time does (a
         # receiver may stamp every event with the time it forwards).
-        valued = [c for c in candidates if _same_amount(c.get("payout"), event.get("value"))]
+        valued = [c for c in candidates if self.value_matches(c, event)]
         candidates = valued if len(valued) == 1 else candidates
         when = event_seconds(event)
         if when is None:

@@ -104,7 +104,7 @@ class Pairing:
         candidates = fragment or candidates
         if len(candidates) == 1:
             return candidates[0], "the scenario's only conversion"
-        valued = [c for c in candidates if self._value_matches(c, event)]
+        valued = [c for c in candidates if self.ctx.value_matches(c, event)]
         candidates = valued or candidates
         if len(candidates) == 1:
             return candidates[0], "value"
@@ -130,13 +130,6 @@ class Pairing:
         if len(issued) < MIN_FRAGMENT:
             return False
         return any(issued in text or text in issued for text in texts)
-
-    def _value_matches(self, conversion: Row, event: Row) -> bool:
-        value = event.get("value")
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return False
-        payout = float(conversion.get("payout") or 0.0)
-        return abs(value - payout) <= float(self.ctx.setting("value_tolerance"))
 
     def _nearest_in_time(self, candidates: list[Row], event: Row) -> list[Row]:
         """The candidates nearest the event's time (ties within a second), if any is close."""

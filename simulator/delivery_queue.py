@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sqlite3
 import time
 from datetime import UTC, datetime
 
 from simulator import deactivation
-from simulator.liveness import alive, new_owner
+from simulator.liveness import dead_here, new_owner
 from simulator.store import Row, Store
 
 log = logging.getLogger(__name__)
@@ -159,9 +158,8 @@ class DeliveryQueue:
     def forget_dead_engines(self) -> None:
         """Drop engines of this host whose process is gone, so a restart takes over their
         leases at once instead of after ENGINE_STALE_S (a reused pid just waits for that)."""
-        host = socket.gethostname()
-        for row in self._store.query("SELECT owner, pid FROM delivery_engines"):
-            if row["owner"].rsplit(":", 2)[0] == host and not alive(row["pid"]):
+        for row in self._store.query("SELECT owner FROM delivery_engines"):
+            if dead_here(row["owner"]):
                 self._store.execute("DELETE FROM delivery_engines WHERE owner = ?",
                                     (row["owner"],))
 
