@@ -31,6 +31,12 @@ BATCH = 32
 CLAIM_S = 30.0
 # The analyser thread's re-check when nothing woke it (entries journaled by other processes).
 IDLE_S = 0.25
+# While requests keep coming, the thread diagnoses in the gaps between them, as Events Manager
+# shows its diagnostics after the fact: it starts once no request has come for QUIET_S, or once
+# DEFER_MAX entries wait (a sustained load then shares the CPU with them again). Readers never
+# wait for this: settle() diagnoses what it needs itself.
+QUIET_S = 0.05
+DEFER_MAX = 2000
 
 Diagnosis = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 Recipe = Callable[[Store, SimConfig, Row], Diagnosis]
@@ -50,6 +56,14 @@ RETURNING journal_id, recipe
 """
 
 
+def deferral(waiting: int, last_wake: float, now: float) -> float:
+    """How long the thread should still leave the CPU to requests (0: diagnose now), given the
+    entries that woke it since its last pass and when the latest came (monotonic seconds)."""
+    if waiting >= DEFER_MAX:
+        return 0.0
+    return max(0.0, QUIET_S - (now - last_wake))
+
+
 class Analyser:
     """Diagnoses backlogged journal entries, in a thread of its own and for readers."""
 
@@ -59,6 +73,8 @@ class Analyser:
         self._owner = new_owner()
         self._cond = threading.Condition()
         self._poked = False
+        self._waiting = 0  # requests that woke the thread since its last pass
+        self._last_wake = 0.0
         self._stopping = False
         self._thread: threading.Thread | None = None
         analysed_by(store, self.settle)
@@ -82,16 +98,23 @@ class Analyser:
     def wake(self) -> None:
         """A request was journaled with a recipe: diagnose it soon."""
         with self._cond:
-            self._poked = True
-            self._cond.notify_all()
+            self._waiting += 1
+            self._last_wake = time.monotonic()
+            if not self._poked:
+                self._poked = True
+                self._cond.notify_all()
 
     def _loop(self) -> None:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._poked or self._stopping, timeout=IDLE_S)
+                while not self._stopping and (
+                        pause := deferral(self._waiting, self._last_wake, time.monotonic())):
+                    self._cond.wait(pause)
                 if self._stopping:
                     return
                 self._poked = False
+                self._waiting = 0
             try:
                 self.drain()
             except Exception:
