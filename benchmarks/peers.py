@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import meta_contract
@@ -47,6 +48,19 @@ def wiremock_description() -> str:
 def prism_description() -> str:
     return (f"Prism {prism_version()} (npm @stoplight/prism-cli) `prism mock`, request "
             "validation on, static example response, OpenAPI 3.1 with the same schema")
+
+
+def floor_description() -> str:
+    return ("benchmarks/floor_app.py: serve's gunicorn settings (gthread, 16 threads, a worker "
+            "per core) around Flask parsing the body and answering events_received; nothing "
+            "validated, journaled or fault-checked")
+
+
+def floor(root: Path) -> ManagedProcess:
+    """The framework floor (floor_app.py): what serve's server and Flask cost on their own."""
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).resolve().parent / "floor_app.py"), str(port)]
+    return ManagedProcess("framework floor", command, root / "floor.log", port=port)
 
 
 def wiremock(root: Path) -> ManagedProcess:

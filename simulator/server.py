@@ -75,17 +75,20 @@ def ensure_can_listen(host: str, port: int) -> None:
 
 
 def serve_production(
-    app_factory: Callable[[], Flask], host: str, port: int, threads: int = 16, workers: int = 1
+    app_factory: Callable[[], Flask], host: str, port: int, threads: int = 16, workers: int = 1,
+    on_exit: Callable[[Flask], None] | None = None,
 ) -> None:
     """Run under gunicorn (gthread, `workers` processes); the app is built inside each worker
     so the delivery threads and the SQLite connection live in the process that serves requests.
+    `on_exit` runs in each worker as it leaves (default: `simulator.app.shutdown`).
 
     Callers check the port first with `ensure_can_listen`, so a port in use is one line rather
     than gunicorn's five seconds of retry logs.
     """
     from gunicorn.app.base import BaseApplication
 
-    from simulator.app import shutdown
+    if on_exit is None:
+        from simulator.app import shutdown as on_exit
 
     class _App(BaseApplication):
         def load_config(self) -> None:
@@ -101,7 +104,7 @@ def serve_production(
                 "limit_request_line": 0,
                 "accesslog": None,
                 "loglevel": "warning",
-                "worker_exit": lambda _arbiter, worker: shutdown(worker.wsgi)
+                "worker_exit": lambda _arbiter, worker: on_exit(worker.wsgi)
                 if isinstance(getattr(worker, "wsgi", None), Flask)
                 else None,
             }
