@@ -4,11 +4,18 @@ its Meta journal entry. The peer, in the same run: a bare aiohttp loop sending t
 postbacks straight to the receiver (no network, no delivery engine), so the ratio says what
 the simulator's network side costs on top of receiver + mock.
 
-Ours is a burst: conversions are created as fast as 8 API clients can (the `offered` rate), so
-when that outruns the chain, latency is mostly time queued as pending deliveries. The peer is
-closed-loop (8 postbacks in flight), so its latency is the chain's service time.
+Saturated (the throughput figure, target >= 0.8x the direct path): conversions are created as
+fast as 8 API clients can (the `offered` rate), so when that outruns the chain, latency is mostly
+time queued as pending deliveries. The peer is closed-loop (8 postbacks in flight), so its
+latency is the chain's service time.
+
+Fixed rate (`--rate`, 200/s by default; targets p50 < 50 ms, p99 < 250 ms): each round also
+offers conversions open loop at that rate to a fresh simulator (`e2e_rate.py`), latency from each
+conversion's *scheduled* time to its Meta journal entry, split into legs with the database's own
+timestamps (API, engine pickup, receiver -> Meta journal, answer back).
 
     python benchmarks/bench_end_to_end.py [--quick] [--count N] [--rounds R]
+        [--rate R | --rate 0] [--rate-count N] [--rate-only]
 """
 
 from __future__ import annotations
@@ -31,10 +38,11 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from e2e_rate import offer, stages
 from environment import describe
 from processes import run_benchmark, stop_on_sigterm
 from sim_processes import postback_sim_serve, reference_receiver
-from stats import Series, fmt, paired_ratios, percentile, ratio
+from stats import Series, fmt, paired_ratios, percentile, ratio, verdict
 
 POSTBACK_QUERY = ("click_id={sub1}&source={sub2}&payout={payout_amount}"
                   "&currency={offer_currency}&txn={conversion_id}&ts={timestamp}"
@@ -43,6 +51,8 @@ CLICKS = 200
 CLIENT_THREADS = 8  # conversions posted at once through the API
 PEER_CONCURRENCY = 8  # = the delivery engine's default workers
 DEADLINE_S = 900.0
+THROUGHPUT_TARGET = 0.8  # x the direct path (issue 13)
+P50_TARGET_MS, P99_TARGET_MS = 50.0, 250.0  # at the fixed rate (issue 13)
 
 
 @dataclass
@@ -165,6 +175,18 @@ async def _fire(urls: dict[str, str], concurrency: int) -> dict[str, float]:
     return sent
 
 
+def run_rate(api: str, journal: Journal, clicks: list[dict], count: int, rate: float,
+             db: Path) -> tuple[Outcome, dict[str, list[float]]]:
+    """`count` conversions offered open loop at `rate`/s; latency from each one's scheduled
+    time; also the legs each conversion's time went to (`e2e_rate.Stages`)."""
+    start_id = journal.last_id()
+    scheduled = offer(api, clicks, count, rate)
+    journal.wait_for(start_id, count, DEADLINE_S)
+    time.sleep(1.0)  # a late duplicate would land now
+    seen = journal.event_times(start_id)
+    return judge(scheduled, seen), vars(stages(db, scheduled, seen))
+
+
 def run_peer(receiver: str, journal: Journal, clicks: list[dict], count: int) -> Outcome:
     """The same postbacks the network would send, fired straight at the receiver."""
     start_id = journal.last_id()
@@ -187,25 +209,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 conversions, 3 rounds")
     parser.add_argument("--count", type=int, default=None, help="conversions per round (10,000)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=200.0,
+                        help="fixed offered rate, conversions/s, run each round (0: none)")
+    parser.add_argument("--rate-count", type=int, default=None,
+                        help="conversions per fixed-rate round (default: --count)")
+    parser.add_argument("--rate-only", action="store_true",
+                        help="only the fixed-rate run (no saturated run, no peer)")
     args = parser.parse_args(argv)
     count = args.count or (1_000 if args.quick else 10_000)
+    rate_count = args.rate_count or count
     stop_on_sigterm()
+    fixed = (f"; fixed rate: {rate_count:,} conversions offered open loop at {args.rate:g}/s"
+             if args.rate > 0 else "")
     print(describe("bench_end_to_end: simulator -> reference receiver -> mock Meta",
                    extra={"load": f"{count:,} conversions per round, {args.rounds} rounds; "
                                   f"fresh postback-sim serve (gunicorn, SQLite file) and "
                                   f"receiver per side and round, "
                                   f"{CLIENT_THREADS} API client threads, reference receiver "
-                                  f"subprocess; peer: aiohttp x{PEER_CONCURRENCY} -> receiver"}))
+                                  f"subprocess; peer: aiohttp x{PEER_CONCURRENCY} -> receiver"
+                                  f"{fixed}"}))
     ours = Series("simulator -> receiver -> Meta mock", "conversions/s")
     peer = Series("aiohttp -> receiver -> Meta mock", "postbacks/s")
     p50s, p99s = Series("ours p50 latency", "ms"), Series("ours p99 latency", "ms")
     peer_p50s, peer_p99s = Series("peer p50 latency", "ms"), Series("peer p99 latency", "ms")
+    at_rate = {name: Series(f"fixed {args.rate:g}/s: {name}", unit) for name, unit in (
+        ("achieved", "conversions/s"), ("p50 latency", "ms"), ("p99 latency", "ms"),
+        ("max latency", "ms"))}
+    legs: dict[str, list[float]] = {}
     problems = []
+    sides = [] if args.rate_only else ["ours", "peer"]
     with ExitStack() as outer:
         root = Path(outer.enter_context(tempfile.TemporaryDirectory(prefix="bench-e2e-")))
         for r in range(args.rounds):
-            sides = ["ours", "peer"] if r % 2 == 0 else ["peer", "ours"]
-            for side in sides:
+            round_sides = sides if r % 2 == 0 else sides[::-1]
+            for side in round_sides + (["rate"] if args.rate > 0 else []):
                 # A fresh simulator and receiver per side and round: both start from an empty
                 # journal, as a user's load test does.
                 with ExitStack() as stack:
@@ -218,28 +255,61 @@ def main(argv: list[str] | None = None) -> int:
                     clicks = setup(api, receiver)
                     journal = Journal(folder / "sim.db")
                     stack.callback(journal.close)
-                    outcome = (run_ours(api, journal, clicks, count) if side == "ours"
-                               else run_peer(receiver, journal, clicks, count))
-                series, s50, s99 = ((ours, p50s, p99s) if side == "ours"
-                                    else (peer, peer_p50s, peer_p99s))
-                series.add(outcome.rate)
-                s50.add(percentile(outcome.latencies_ms, 50))
-                s99.add(percentile(outcome.latencies_ms, 99))
+                    if side == "rate":
+                        outcome, round_legs = run_rate(api, journal, clicks, rate_count,
+                                                       args.rate, folder / "sim.db")
+                    else:
+                        outcome = (run_ours(api, journal, clicks, count) if side == "ours"
+                                   else run_peer(receiver, journal, clicks, count))
                 if outcome.lost or outcome.doubled:
                     problems.append(f"round {r + 1} {side}: {outcome.lost} lost, "
                                     f"{outcome.doubled} doubled")
+                lat = outcome.latencies_ms
+                if side == "rate":
+                    for name, value in (("achieved", outcome.rate),
+                                        ("p50 latency", percentile(lat, 50)),
+                                        ("p99 latency", percentile(lat, 99)),
+                                        ("max latency", max(lat, default=float("nan")))):
+                        at_rate[name].add(value)
+                    for leg, values in round_legs.items():
+                        legs.setdefault(leg, []).extend(values)
+                    print(f"round {r + 1} fixed rate: {fmt(outcome.rate)}/s (offered "
+                          f"{fmt(outcome.offered)}/s), p50 {fmt(percentile(lat, 50))} ms, "
+                          f"p99 {fmt(percentile(lat, 99))} ms, max "
+                          f"{fmt(max(lat, default=float('nan')))} ms, {outcome.lost} lost, "
+                          f"{outcome.doubled} doubled; legs p50/p99 ms: " + ", ".join(
+                              f"{leg} {fmt(percentile(v, 50))}/{fmt(percentile(v, 99))}"
+                              for leg, v in round_legs.items()), flush=True)
+                    continue
+                series, s50, s99 = ((ours, p50s, p99s) if side == "ours"
+                                    else (peer, peer_p50s, peer_p99s))
+                series.add(outcome.rate)
+                s50.add(percentile(lat, 50))
+                s99.add(percentile(lat, 99))
                 print(f"round {r + 1} {side}: {fmt(outcome.rate)}/s (offered "
                       f"{fmt(outcome.offered)}/s), p50 "
                       f"{fmt(s50.values[-1])} ms, p99 {fmt(s99.values[-1])} ms, "
                       f"{outcome.lost} lost, {outcome.doubled} doubled", flush=True)
     print()
-    for series in (ours, p50s, p99s, peer, peer_p50s, peer_p99s):
-        print(series.describe())
-    print(paired_ratios(ours, peer).describe())
-    print(f"RATIO simulator path / direct path = {fmt(ratio(ours, peer))}x (no target; "
-          "the simulator's share of the chain)")
+    if sides:
+        for series in (ours, p50s, p99s, peer, peer_p50s, peer_p99s):
+            print(series.describe())
+        print(paired_ratios(ours, peer).describe())
+        value = ratio(ours, peer)
+        print(f"RATIO simulator path / direct path = {fmt(value)}x "
+              f"(target >= {THROUGHPUT_TARGET}x): {verdict(value, THROUGHPUT_TARGET)}")
+    if args.rate > 0:
+        for series in at_rate.values():
+            print(series.describe())
+        print("legs, all rounds, p50 / p99 / max ms: " + ", ".join(
+            f"{leg} {fmt(percentile(v, 50))} / {fmt(percentile(v, 99))} / "
+            f"{fmt(max(v, default=float('nan')))}" for leg, v in legs.items()))
+        for name, target in (("p50 latency", P50_TARGET_MS), ("p99 latency", P99_TARGET_MS)):
+            value = at_rate[name].median
+            print(f"fixed {args.rate:g}/s: {name} {fmt(value)} ms (target < {target:g} ms): "
+                  f"{verdict(value, target, higher_is_better=False)}")
     verdict_text = "MET" if not problems else "MISSED: " + "; ".join(problems)
-    print(f"none lost, none doubled ({args.rounds} x {count:,} conversions): {verdict_text}")
+    print(f"none lost, none doubled ({args.rounds} rounds): {verdict_text}")
     return 0 if not problems else 1
 
 
