@@ -12,7 +12,8 @@ latency is the chain's service time.
 Fixed rate (`--rate`, 200/s by default; targets p50 < 50 ms, p99 < 250 ms): each round also
 offers conversions open loop at that rate to a fresh simulator (`e2e_rate.py`), latency from each
 conversion's *scheduled* time to its Meta journal entry, split into legs with the database's own
-timestamps (API, engine pickup, receiver -> Meta journal, answer back).
+timestamps (API, engine pickup, receiver -> Meta journal, answer back). The same rate is then
+fired straight at the receiver (fresh again), to tell the simulator's share from the chain's.
 
     python benchmarks/bench_end_to_end.py [--quick] [--count N] [--rounds R]
         [--rate R | --rate 0] [--rate-count N] [--rate-only]
@@ -38,7 +39,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_rate import offer, stages
+from e2e_rate import offer, offer_direct, stages
 from environment import describe
 from processes import run_benchmark, stop_on_sigterm
 from sim_processes import postback_sim_serve, reference_receiver
@@ -187,9 +188,8 @@ def run_rate(api: str, journal: Journal, clicks: list[dict], count: int, rate: f
     return judge(scheduled, seen), vars(stages(db, scheduled, seen))
 
 
-def run_peer(receiver: str, journal: Journal, clicks: list[dict], count: int) -> Outcome:
-    """The same postbacks the network would send, fired straight at the receiver."""
-    start_id = journal.last_id()
+def postback_urls(receiver: str, clicks: list[dict], count: int) -> dict[str, str]:
+    """txn -> the postback URL the network would send for a new conversion on each click."""
     urls = {}
     for n in range(count):
         click = clicks[n % len(clicks)]
@@ -198,10 +198,53 @@ def run_peer(receiver: str, journal: Journal, clicks: list[dict], count: int) ->
             "click_id": click["sub1"], "source": "facebook", "payout": "10.00",
             "currency": "USD", "txn": txn, "ts": str(int(time.time())),
             "ip": click["ip"], "ua": click["user_agent"]})
-    sent = asyncio.run(_fire(urls, PEER_CONCURRENCY))
+    return urls
+
+
+def run_peer(receiver: str, journal: Journal, clicks: list[dict], count: int,
+             rate: float = 0.0) -> Outcome:
+    """The same postbacks the network would send, fired straight at the receiver: 8 in
+    flight, or open loop at `rate`/s (latency then from each one's scheduled time)."""
+    start_id = journal.last_id()
+    urls = postback_urls(receiver, clicks, count)
+    sent = (offer_direct(list(urls.items()), rate) if rate
+            else asyncio.run(_fire(urls, PEER_CONCURRENCY)))
     journal.wait_for(start_id, count, DEADLINE_S)
     time.sleep(1.0)
     return judge(sent, journal.event_times(start_id))
+
+
+@dataclass
+class AtRate:
+    """One path's figures at the fixed rate, a value per round."""
+
+    label: str
+    achieved: Series
+    p50: Series
+    p99: Series
+    top: Series
+
+    @classmethod
+    def named(cls, label: str) -> AtRate:
+        return cls(label, *(Series(f"{label}: {name}", unit) for name, unit in (
+            ("achieved", "per s"), ("p50 latency", "ms"), ("p99 latency", "ms"),
+            ("max latency", "ms"))))
+
+    def add(self, outcome: Outcome) -> str:
+        """Record a round; returns its line."""
+        lat = outcome.latencies_ms
+        for series, value in ((self.achieved, outcome.rate), (self.p50, percentile(lat, 50)),
+                              (self.p99, percentile(lat, 99)),
+                              (self.top, max(lat, default=float("nan")))):
+            series.add(value)
+        return (f"{self.label}: {fmt(outcome.rate)}/s (offered {fmt(outcome.offered)}/s), p50 "
+                f"{fmt(self.p50.values[-1])} ms, p99 {fmt(self.p99.values[-1])} ms, max "
+                f"{fmt(self.top.values[-1])} ms, {outcome.lost} lost, {outcome.doubled} doubled")
+
+
+def legs_text(legs: dict[str, list[float]]) -> str:
+    return ", ".join(f"{leg} {fmt(percentile(v, 50))} / {fmt(percentile(v, 99))} / "
+                     f"{fmt(max(v, default=float('nan')))}" for leg, v in legs.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,15 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0,
                         help="fixed offered rate, conversions/s, run each round (0: none)")
     parser.add_argument("--rate-count", type=int, default=None,
-                        help="conversions per fixed-rate round (default: --count)")
+                        help="conversions per fixed-rate run (default: --count)")
     parser.add_argument("--rate-only", action="store_true",
-                        help="only the fixed-rate run (no saturated run, no peer)")
+                        help="only the fixed-rate runs (no saturated pair)")
     args = parser.parse_args(argv)
     count = args.count or (1_000 if args.quick else 10_000)
     rate_count = args.rate_count or count
     stop_on_sigterm()
-    fixed = (f"; fixed rate: {rate_count:,} conversions offered open loop at {args.rate:g}/s"
-             if args.rate > 0 else "")
+    fixed = (f"; fixed rate: {rate_count:,} conversions offered open loop at {args.rate:g}/s, "
+             f"then the same rate straight at the receiver" if args.rate > 0 else "")
     print(describe("bench_end_to_end: simulator -> reference receiver -> mock Meta",
                    extra={"load": f"{count:,} conversions per round, {args.rounds} rounds; "
                                   f"fresh postback-sim serve (gunicorn, SQLite file) and "
@@ -232,17 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     peer = Series("aiohttp -> receiver -> Meta mock", "postbacks/s")
     p50s, p99s = Series("ours p50 latency", "ms"), Series("ours p99 latency", "ms")
     peer_p50s, peer_p99s = Series("peer p50 latency", "ms"), Series("peer p99 latency", "ms")
-    at_rate = {name: Series(f"fixed {args.rate:g}/s: {name}", unit) for name, unit in (
-        ("achieved", "conversions/s"), ("p50 latency", "ms"), ("p99 latency", "ms"),
-        ("max latency", "ms"))}
+    at_rate = {"rate": AtRate.named(f"fixed {args.rate:g}/s, simulator path"),
+               "rate-peer": AtRate.named(f"fixed {args.rate:g}/s, direct path")}
     legs: dict[str, list[float]] = {}
     problems = []
-    sides = [] if args.rate_only else ["ours", "peer"]
+    pair = [] if args.rate_only else ["ours", "peer"]
     with ExitStack() as outer:
         root = Path(outer.enter_context(tempfile.TemporaryDirectory(prefix="bench-e2e-")))
         for r in range(args.rounds):
-            round_sides = sides if r % 2 == 0 else sides[::-1]
-            for side in round_sides + (["rate"] if args.rate > 0 else []):
+            sides = (pair if r % 2 == 0 else pair[::-1]) + (
+                ["rate", "rate-peer"] if args.rate > 0 else [])
+            for side in sides:
                 # A fresh simulator and receiver per side and round: both start from an empty
                 # journal, as a user's load test does.
                 with ExitStack() as stack:
@@ -255,43 +298,38 @@ def main(argv: list[str] | None = None) -> int:
                     clicks = setup(api, receiver)
                     journal = Journal(folder / "sim.db")
                     stack.callback(journal.close)
-                    if side == "rate":
+                    round_legs: dict[str, list[float]] = {}
+                    if side == "ours":
+                        outcome = run_ours(api, journal, clicks, count)
+                    elif side == "peer":
+                        outcome = run_peer(receiver, journal, clicks, count)
+                    elif side == "rate":
                         outcome, round_legs = run_rate(api, journal, clicks, rate_count,
                                                        args.rate, folder / "sim.db")
                     else:
-                        outcome = (run_ours(api, journal, clicks, count) if side == "ours"
-                                   else run_peer(receiver, journal, clicks, count))
+                        outcome = run_peer(receiver, journal, clicks, rate_count, args.rate)
                 if outcome.lost or outcome.doubled:
                     problems.append(f"round {r + 1} {side}: {outcome.lost} lost, "
                                     f"{outcome.doubled} doubled")
-                lat = outcome.latencies_ms
-                if side == "rate":
-                    for name, value in (("achieved", outcome.rate),
-                                        ("p50 latency", percentile(lat, 50)),
-                                        ("p99 latency", percentile(lat, 99)),
-                                        ("max latency", max(lat, default=float("nan")))):
-                        at_rate[name].add(value)
+                if side in at_rate:
                     for leg, values in round_legs.items():
                         legs.setdefault(leg, []).extend(values)
-                    print(f"round {r + 1} fixed rate: {fmt(outcome.rate)}/s (offered "
-                          f"{fmt(outcome.offered)}/s), p50 {fmt(percentile(lat, 50))} ms, "
-                          f"p99 {fmt(percentile(lat, 99))} ms, max "
-                          f"{fmt(max(lat, default=float('nan')))} ms, {outcome.lost} lost, "
-                          f"{outcome.doubled} doubled; legs p50/p99 ms: " + ", ".join(
-                              f"{leg} {fmt(percentile(v, 50))}/{fmt(percentile(v, 99))}"
-                              for leg, v in round_legs.items()), flush=True)
+                    line = at_rate[side].add(outcome)
+                    if round_legs:
+                        line += "; legs p50 / p99 / max ms: " + legs_text(round_legs)
+                    print(f"round {r + 1} {line}", flush=True)
                     continue
                 series, s50, s99 = ((ours, p50s, p99s) if side == "ours"
                                     else (peer, peer_p50s, peer_p99s))
                 series.add(outcome.rate)
-                s50.add(percentile(lat, 50))
-                s99.add(percentile(lat, 99))
+                s50.add(percentile(outcome.latencies_ms, 50))
+                s99.add(percentile(outcome.latencies_ms, 99))
                 print(f"round {r + 1} {side}: {fmt(outcome.rate)}/s (offered "
                       f"{fmt(outcome.offered)}/s), p50 "
                       f"{fmt(s50.values[-1])} ms, p99 {fmt(s99.values[-1])} ms, "
                       f"{outcome.lost} lost, {outcome.doubled} doubled", flush=True)
     print()
-    if sides:
+    if pair:
         for series in (ours, p50s, p99s, peer, peer_p50s, peer_p99s):
             print(series.describe())
         print(paired_ratios(ours, peer).describe())
@@ -299,15 +337,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"RATIO simulator path / direct path = {fmt(value)}x "
               f"(target >= {THROUGHPUT_TARGET}x): {verdict(value, THROUGHPUT_TARGET)}")
     if args.rate > 0:
-        for series in at_rate.values():
-            print(series.describe())
-        print("legs, all rounds, p50 / p99 / max ms: " + ", ".join(
-            f"{leg} {fmt(percentile(v, 50))} / {fmt(percentile(v, 99))} / "
-            f"{fmt(max(v, default=float('nan')))}" for leg, v in legs.items()))
-        for name, target in (("p50 latency", P50_TARGET_MS), ("p99 latency", P99_TARGET_MS)):
-            value = at_rate[name].median
-            print(f"fixed {args.rate:g}/s: {name} {fmt(value)} ms (target < {target:g} ms): "
-                  f"{verdict(value, target, higher_is_better=False)}")
+        for figures in at_rate.values():
+            for series in (figures.achieved, figures.p50, figures.p99, figures.top):
+                print(series.describe())
+        print(f"simulator path legs, all rounds, p50 / p99 / max ms: {legs_text(legs)}")
+        sim = at_rate["rate"]
+        for name, series, target in (("p50", sim.p50, P50_TARGET_MS),
+                                     ("p99", sim.p99, P99_TARGET_MS)):
+            print(f"fixed {args.rate:g}/s: simulator path {name} latency {fmt(series.median)} ms "
+                  f"(target < {target:g} ms): "
+                  f"{verdict(series.median, target, higher_is_better=False)}")
     verdict_text = "MET" if not problems else "MISSED: " + "; ".join(problems)
     print(f"none lost, none doubled ({args.rounds} rounds): {verdict_text}")
     return 0 if not problems else 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,17 +24,17 @@ import aiohttp
 MAX_IN_FLIGHT = 64
 
 
-async def _offer(api: str, clicks: list[dict], count: int, rate: float) -> dict[str, float]:
+Send = Callable[[aiohttp.ClientSession, int], Awaitable[str]]
+
+
+async def _offer(count: int, rate: float, send: Send) -> dict[str, float]:
     scheduled: dict[str, float] = {}
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT),
                                      timeout=timeout) as session:
 
-        async def convert(n: int, at: float) -> None:
-            body = {"click": clicks[n % len(clicks)]["unique_click_id"]}
-            async with session.post(f"{api}/api/conversions", json=body) as resp:
-                resp.raise_for_status()
-                scheduled[(await resp.json())["conversion_id"]] = at
+        async def one(n: int, at: float) -> None:
+            scheduled[await send(session, n)] = at
 
         loop = asyncio.get_running_loop()
         start = time.time() + 0.1
@@ -41,7 +42,7 @@ async def _offer(api: str, clicks: list[dict], count: int, rate: float) -> dict[
         for n in range(count):
             at = start + n / rate
             await asyncio.sleep(max(0.0, at - time.time()))
-            tasks.append(loop.create_task(convert(n, at)))
+            tasks.append(loop.create_task(one(n, at)))
         await asyncio.gather(*tasks)
     return scheduled
 
@@ -49,7 +50,28 @@ async def _offer(api: str, clicks: list[dict], count: int, rate: float) -> dict[
 def offer(api: str, clicks: list[dict], count: int, rate: float) -> dict[str, float]:
     """Post `count` conversions at `rate` per second, open loop; conversion ID -> the epoch
     time it was scheduled for."""
-    return asyncio.run(_offer(api, clicks, count, rate))
+
+    async def convert(session: aiohttp.ClientSession, n: int) -> str:
+        body = {"click": clicks[n % len(clicks)]["unique_click_id"]}
+        async with session.post(f"{api}/api/conversions", json=body) as resp:
+            resp.raise_for_status()
+            return str((await resp.json())["conversion_id"])
+
+    return asyncio.run(_offer(count, rate, convert))
+
+
+def offer_direct(urls: list[tuple[str, str]], rate: float) -> dict[str, float]:
+    """GET each (key, postback URL) at `rate` per second, open loop; key -> scheduled time."""
+
+    async def fire(session: aiohttp.ClientSession, n: int) -> str:
+        key, url = urls[n]
+        async with session.get(url) as resp:
+            await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"receiver answered {resp.status} for {url}")
+        return key
+
+    return asyncio.run(_offer(len(urls), rate, fire))
 
 
 @dataclass
