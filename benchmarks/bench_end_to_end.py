@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sqlite3
 import sys
 import tempfile
@@ -80,13 +79,13 @@ class Journal:
             (after_id,)).fetchone()[0])
 
     def event_times(self, after_id: int) -> dict[str, list[float]]:
-        """event_id -> journal ts of every accepted Meta event carrying it."""
+        """event_id -> journal ts of every accepted Meta event carrying it, from the dedup index
+        written with the entry itself (so this never waits for the analyser's diagnosis)."""
         out: dict[str, list[float]] = {}
-        for events, ts in self.conn.execute(
-                "SELECT events, ts FROM journal WHERE id > ? AND platform = 'meta' "
-                "AND accepted = 1", (after_id,)):
-            for event in json.loads(events or "[]"):
-                out.setdefault(str(event.get("event_id")), []).append(ts)
+        for event_id, ts in self.conn.execute(
+                "SELECT event_id, ts FROM journal_events WHERE journal_id > ? "
+                "AND platform = 'meta'", (after_id,)):
+            out.setdefault(event_id, []).append(ts)
         return out
 
     def wait_for(self, after_id: int, count: int, timeout: float) -> float:
