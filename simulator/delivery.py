@@ -8,7 +8,8 @@ delivery's new state, as many as have finished in one transaction (a crash befor
 the log line, never the postback: the lease expires and it is sent again). SQLite is called on the
 loop itself: handing rows and records to other threads cost more in thread wake-ups than the
 queries take (docs/performance.md). Failed attempts may disable their postback
-(`simulator.deactivation`).
+(`simulator.deactivation`). Other processes on the same database file wake the engine through
+its doorbell (`simulator.doorbell`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +31,7 @@ from simulator.delivery_queue import (
     DeliveryQueue,
     Record,
 )
+from simulator.doorbell import Doorbell, drain
 from simulator.errors import not_found
 from simulator.http_client import HttpClient
 from simulator.sender import Sender
@@ -85,6 +88,7 @@ class DeliveryEngine:
         self._workers = max(1, int(config.delivery_workers))
         # Claims run ahead of the senders by one row each, so a claim serves a batch of rows.
         self._capacity = 2 * self._workers
+        self._doorbell = Doorbell(config.db_path)
         self._cond = threading.Condition()  # notified after each write, for `wait_settled`
         self._lock = threading.Lock()
         self._run: _Run | None = None
@@ -119,9 +123,12 @@ class DeliveryEngine:
         run.thread.join(timeout + 1.0)
 
     def wake(self) -> None:
-        """Tell the dispatcher new work may be due (call after inserting a pending delivery)."""
+        """Tell the dispatcher new work may be due (call after inserting a pending delivery);
+        where this process runs no engine, the doorbell tells the one that runs."""
         run = self._run
-        if run is not None and not run.poked:
+        if run is None:
+            self._doorbell.ring()
+        elif not run.poked:
             run.poked = True
             # Stopped meanwhile (closed loop): the next engine's first claim finds the row.
             with contextlib.suppress(RuntimeError):
@@ -210,11 +217,18 @@ class DeliveryEngine:
     # -- the loop --------------------------------------------------------------------------
 
     def _serve(self, run: _Run) -> None:
+        # Listening before the first claim: a row inserted earlier is claimed, a later one rings.
+        bell = self._doorbell.listen()
         try:
+            if bell is not None:
+                run.loop.add_reader(bell, self._rung, run, bell)
             run.loop.run_until_complete(self._main(run))
         except Exception:
             log.exception("delivery engine: its loop ended with an error")
         finally:
+            if bell is not None:
+                run.loop.remove_reader(bell)
+                bell.close()
             run.loop.run_until_complete(run.loop.shutdown_asyncgens())
             run.loop.close()
             if run.executor is not None:
@@ -250,6 +264,11 @@ class DeliveryEngine:
             await asyncio.sleep(0)  # the closed sockets' callbacks run before the loop ends
         # Gone: whatever lease it still holds (a send past the timeout) is free for others now.
         self._queue.leave()
+
+    @staticmethod
+    def _rung(run: _Run, bell: socket.socket) -> None:
+        drain(bell)
+        run.poke.set()
 
     def _claim(self, limit: int) -> tuple[list[Row], float]:
         """Due rows (leased), or none and how long the dispatcher may sleep."""

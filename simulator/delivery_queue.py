@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 # the engine died, and its leases are taken over at once rather than after the whole lease.
 HEARTBEAT_S = 1.0
 ENGINE_STALE_S = 5.0
-# The dispatcher re-checks the queue at least this often, so rows added without `wake()` (another
-# process, a clock moved by hand, an expired lease) are still picked up.
+# The dispatcher re-checks the queue at least this often, so rows added without a wake-up (another
+# process where the doorbell cannot ring, a clock moved by hand, an expired lease) are still
+# picked up.
 MAX_IDLE_S = 1.0
 
 _CLAIM_SQL = """

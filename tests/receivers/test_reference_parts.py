@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime
 from types import ModuleType
 
@@ -114,3 +115,21 @@ def test_a_reversal_google_never_accepted_is_not_retracted(
     receiver.handle(_postback(receiver_module, "APPROVED"))
     receiver.handle(_postback(receiver_module, "REVERSED"))
     assert [kind for kind, _ in sent] == ["uploadClickConversions"]
+
+
+def test_the_reference_receiver_takes_many_connections_opened_at_once(
+    receiver_module: ModuleType,
+) -> None:
+    """A network opens a connection per postback; none may be refused or left waiting while the
+    receiver is busy accepting (the server below never accepts, as a busy one for a moment)."""
+    settings = receiver_module.Settings.from_env({"RECEIVER_PORT": "0"})
+    server = receiver_module.ReceiverServer(receiver_module.Receiver(settings), "127.0.0.1", 0)
+    clients = [socket.socket() for _ in range(64)]
+    try:
+        for client in clients:
+            client.settimeout(10.0)  # a SYN dropped by a full backlog would hang here
+            client.connect(server.server_address)
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
