@@ -32,11 +32,14 @@ CLAIM_S = 30.0
 # The analyser thread's re-check when nothing woke it (entries journaled by other processes).
 IDLE_S = 0.25
 # While requests keep coming, the thread diagnoses in the gaps between them, as Events Manager
-# shows its diagnostics after the fact: it starts once no request has come for QUIET_S, or once
-# DEFER_MAX entries wait (a sustained load then shares the CPU with them again). Readers never
-# wait for this: settle() diagnoses what it needs itself.
+# shows its diagnostics after the fact: it starts once no request has come for QUIET_S, once
+# DEFER_MAX requests of this process have come since its last pass, or once the first of them
+# is DEFER_MAX_S old (a sustained load then shares the CPU with them again, and diagnosis is
+# never more than about that far behind). A reader does not wait for the thread: settle()
+# diagnoses what the reader needs in the reader's own request, a burst's backlog included.
 QUIET_S = 0.05
 DEFER_MAX = 2000
+DEFER_MAX_S = 2.0
 
 Diagnosis = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 Recipe = Callable[[Store, SimConfig, Row], Diagnosis]
@@ -56,12 +59,12 @@ RETURNING journal_id, recipe
 """
 
 
-def deferral(waiting: int, last_wake: float, now: float) -> float:
+def seconds_to_defer(wakes: int, first_wake: float, last_wake: float, now: float) -> float:
     """How long the thread should still leave the CPU to requests (0: diagnose now), given the
-    entries that woke it since its last pass and when the latest came (monotonic seconds)."""
-    if waiting >= DEFER_MAX:
+    requests that woke it since its last pass, when the first and the latest came (monotonic)."""
+    if wakes >= DEFER_MAX or now - first_wake >= DEFER_MAX_S:
         return 0.0
-    return max(0.0, QUIET_S - (now - last_wake))
+    return max(0.0, min(QUIET_S - (now - last_wake), DEFER_MAX_S - (now - first_wake)))
 
 
 class Analyser:
@@ -73,8 +76,8 @@ class Analyser:
         self._owner = new_owner()
         self._cond = threading.Condition()
         self._poked = False
-        self._waiting = 0  # requests that woke the thread since its last pass
-        self._last_wake = 0.0
+        self._wakes_since_pass = 0
+        self._first_wake = self._last_wake = 0.0
         self._stopping = False
         self._thread: threading.Thread | None = None
         analysed_by(store, self.settle)
@@ -98,8 +101,10 @@ class Analyser:
     def wake(self) -> None:
         """A request was journaled with a recipe: diagnose it soon."""
         with self._cond:
-            self._waiting += 1
             self._last_wake = time.monotonic()
+            if not self._wakes_since_pass:
+                self._first_wake = self._last_wake
+            self._wakes_since_pass += 1
             if not self._poked:
                 self._poked = True
                 self._cond.notify_all()
@@ -108,22 +113,24 @@ class Analyser:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._poked or self._stopping, timeout=IDLE_S)
-                while not self._stopping and (
-                        pause := deferral(self._waiting, self._last_wake, time.monotonic())):
+                while not self._stopping and (pause := seconds_to_defer(
+                        self._wakes_since_pass, self._first_wake, self._last_wake,
+                        time.monotonic())):
                     self._cond.wait(pause)
                 if self._stopping:
                     return
                 self._poked = False
-                self._waiting = 0
+                self._wakes_since_pass = 0
             try:
-                self.drain()
+                self.drain(until_stopped=True)
             except Exception:
                 log.exception("the analyser failed a pass; the entries stay in the backlog")
 
-    def drain(self, upto: int | None = None) -> int:
-        """Diagnose every claimable backlogged entry (up to journal id `upto`); returns how many."""
+    def drain(self, upto: int | None = None, *, until_stopped: bool = False) -> int:
+        """Diagnose every claimable backlogged entry (up to journal id `upto`); returns how many.
+        `until_stopped`: the thread's pass, which leaves the rest in the backlog on stop()."""
         done = 0
-        while True:
+        while not (until_stopped and self._stopping):
             claimed = self._store.query(_CLAIM, {
                 "owner": self._owner, "now": time.time(), "stale": time.time() - CLAIM_S,
                 "upto": upto if upto is not None else 2**63 - 1, "limit": BATCH,
@@ -136,6 +143,7 @@ class Analyser:
                 "ORDER BY id", list(recipes))
             self._write([(row, self._diagnose(recipes[row["id"]], row)) for row in rows])
             done += len(rows)
+        return done
 
     def release_dead_claims(self) -> int:
         """Free the claims of processes of this host that are gone, so their entries are
