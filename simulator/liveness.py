@@ -34,8 +34,7 @@ def alive(pid: int) -> bool:
 def dead_here(owner: str) -> bool:
     """True only when `owner` names a process of this host that is gone. An owner of another host,
     an unreadable one or a live (possibly reused) pid is not known dead: it waits to go stale."""
-    host, _, rest = owner.rpartition(":")[0].rpartition(":")
-    pid = rest
+    host, _, pid = owner.rpartition(":")[0].rpartition(":")
     if host != socket.gethostname() or not pid.isascii() or not pid.isdigit():
         return False
     return int(pid) != os.getpid() and not alive(int(pid))

@@ -75,8 +75,7 @@ class Analyser:
         self._config = config
         self._owner = new_owner()
         self._cond = threading.Condition()
-        self._poked = False
-        self._wakes_since_pass = 0
+        self._wakes_since_pass = 0  # requests that woke the thread since its last pass
         self._first_wake = self._last_wake = 0.0
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -102,24 +101,22 @@ class Analyser:
         """A request was journaled with a recipe: diagnose it soon."""
         with self._cond:
             self._last_wake = time.monotonic()
-            if not self._wakes_since_pass:
-                self._first_wake = self._last_wake
             self._wakes_since_pass += 1
-            if not self._poked:
-                self._poked = True
+            if self._wakes_since_pass == 1:
+                self._first_wake = self._last_wake
                 self._cond.notify_all()
 
     def _loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._poked or self._stopping, timeout=IDLE_S)
+                self._cond.wait_for(lambda: self._wakes_since_pass or self._stopping,
+                                    timeout=IDLE_S)
                 while not self._stopping and (pause := seconds_to_defer(
                         self._wakes_since_pass, self._first_wake, self._last_wake,
                         time.monotonic())):
                     self._cond.wait(pause)
                 if self._stopping:
                     return
-                self._poked = False
                 self._wakes_since_pass = 0
             try:
                 self.drain(until_stopped=True)

@@ -12,6 +12,8 @@ from simulator.clock import Clock, iso
 from simulator.store import Row, Store
 
 KINDS = ("status", "delay", "reset", "throttle")
+# The oldest fault still armed for a platform.
+_ARMED = "FROM faults WHERE platform = ? AND remaining > 0 ORDER BY id LIMIT 1"
 
 
 def add(
@@ -47,14 +49,10 @@ def take(store: Store, platform: str) -> Row | None:
     Every mock request asks, and almost always none is armed: a plain read answers that without
     the write lock, which `serve`'s workers would otherwise queue on once per request.
     """
-    if store.query_one("SELECT 1 AS armed FROM faults WHERE platform = ? AND remaining > 0 "
-                       "LIMIT 1", (platform,)) is None:
+    if store.query_one(f"SELECT 1 AS armed {_ARMED}", (platform,)) is None:
         return None
     with store.transaction():
-        row = store.query_one(
-            "SELECT * FROM faults WHERE platform = ? AND remaining > 0 ORDER BY id LIMIT 1",
-            (platform,),
-        )
+        row = store.query_one(f"SELECT * {_ARMED}", (platform,))
         if row:
             store.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (row["id"],))
     return row
